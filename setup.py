@@ -1,0 +1,41 @@
+"""Packaging for vae_nb: everything is read from settings.ini, the one place nbdev keeps project settings."""
+from configparser import ConfigParser
+from pathlib import Path
+import setuptools
+
+cfg = ConfigParser(delimiters=['='])
+cfg.read('settings.ini', encoding='utf-8')
+cfg = cfg['DEFAULT']
+
+def _reqs(key): return cfg.get(key, '').split()
+
+def _scripts():
+    "console_scripts in settings.ini are `name=module:function` entries separated by spaces."
+    return _reqs('console_scripts')
+
+licenses = {'apache2': ('Apache Software License 2.0', 'OSI Approved :: Apache Software License')}
+lic = licenses[cfg['license']]
+readme = Path('README.md')
+
+setuptools.setup(
+    name=cfg['lib_name'],
+    version=cfg['version'],
+    description=cfg['description'],
+    long_description=readme.read_text(encoding='utf-8') if readme.exists() else cfg['description'],
+    long_description_content_type='text/markdown',
+    author=cfg['author'],
+    author_email=cfg['author_email'],
+    url=cfg['git_url'],
+    license=lic[0],
+    classifiers=['Programming Language :: Python :: 3', 'License :: ' + lic[1],
+                 'Development Status :: 3 - Alpha', 'Intended Audience :: Developers'],
+    keywords=cfg['keywords'],
+    packages=setuptools.find_packages(include=['vae_nb', 'vae_nb.*']),
+    include_package_data=True,
+    package_data={'vae_nb': ['assets/*']},
+    python_requires='>=' + cfg['min_python'],
+    install_requires=_reqs('requirements'),
+    extras_require={'dev': _reqs('dev_requirements')},
+    entry_points={'console_scripts': _scripts(), 'nbdev': [f"{cfg['lib_path']}={cfg['lib_path']}._modidx:d"]},
+    zip_safe=False,
+)
