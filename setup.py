@@ -9,12 +9,7 @@ cfg = cfg['DEFAULT']
 
 def _reqs(key): return cfg.get(key, '').split()
 
-def _scripts():
-    "console_scripts in settings.ini are `name=module:function` entries separated by spaces."
-    return _reqs('console_scripts')
-
-licenses = {'apache2': ('Apache Software License 2.0', 'OSI Approved :: Apache Software License')}
-lic = licenses[cfg['license']]
+licenses = {'apache2': 'Apache-2.0'}
 readme = Path('README.md')
 
 setuptools.setup(
@@ -26,16 +21,15 @@ setuptools.setup(
     author=cfg['author'],
     author_email=cfg['author_email'],
     url=cfg['git_url'],
-    license=lic[0],
-    classifiers=['Programming Language :: Python :: 3', 'License :: ' + lic[1],
-                 'Development Status :: 3 - Alpha', 'Intended Audience :: Developers'],
+    license=licenses[cfg['license']],
+    classifiers=['Programming Language :: Python :: 3', 'Development Status :: 3 - Alpha', 'Intended Audience :: Developers'],
     keywords=cfg['keywords'],
-    packages=setuptools.find_packages(include=['vae_nb', 'vae_nb.*']),
+    packages=setuptools.find_namespace_packages(include=['vae_nb', 'vae_nb.*']),
     include_package_data=True,
     package_data={'vae_nb': ['assets/*']},
     python_requires='>=' + cfg['min_python'],
     install_requires=_reqs('requirements'),
     extras_require={'dev': _reqs('dev_requirements')},
-    entry_points={'console_scripts': _scripts(), 'nbdev': [f"{cfg['lib_path']}={cfg['lib_path']}._modidx:d"]},
+    entry_points={'console_scripts': _reqs('console_scripts'), 'nbdev': [f"{cfg['lib_path']}={cfg['lib_path']}._modidx:d"]},
     zip_safe=False,
 )
