@@ -1,8 +1,13 @@
 """Build vae_nb's docs without Quarto: nbdev's own notebook processing, then pandoc.
 
-`python tools/build_docs.py --readme` writes README.md (and its figures in `index_files/`) from `nbs/index.ipynb`.
+    python tools/build_docs.py            # the site in _docs/ and README.md
+    python tools/build_docs.py --readme   # README.md only
+
+nbdev does what it does before Quarto runs (directives, hidden cells, show_doc, front matter) into `_proc/`; pandoc
+turns each processed notebook into one HTML page (highlighted code, MathML math, figures as files) with a sidebar in
+notebook order, and `index.ipynb` into README.md as well. Quarto users run `nbdev_docs` instead, from the same files.
 """
-import argparse, json, shutil, sys
+import argparse, html, json, re, shutil, time
 from pathlib import Path
 
 import yaml
@@ -12,6 +17,23 @@ from nbdev.serve import proc_nbs
 from nbdev.quarto import refresh_quarto_yml
 
 ROOT = Path(__file__).resolve().parent.parent
+CSS = """
+body { margin: 0; font: 16px/1.55 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #222; }
+nav.sidebar { position: fixed; top: 0; bottom: 0; left: 0; width: 15rem; padding: 1.5rem 1rem; background: #f4f6f8; overflow-y: auto; border-right: 1px solid #dde; }
+nav.sidebar a { display: block; padding: .3rem .5rem; color: #2a5d9f; text-decoration: none; border-radius: 4px; }
+nav.sidebar a.current, nav.sidebar a:hover { background: #dfe8f3; }
+nav.sidebar .site { font-weight: 700; font-size: 1.2rem; margin-bottom: 1rem; }
+main { margin-left: 17rem; max-width: 60rem; padding: 1.5rem 2rem 4rem; }
+p.description { font-size: 1.2rem; font-style: italic; color: #555; }
+pre { background: #f6f8fa; padding: .7rem; overflow-x: auto; border-radius: 4px; font-size: .88rem; }
+div.output pre, div.cell-output pre { background: #fff; border-left: 3px solid #9ecae1; }
+code { font-size: .9em; }
+img { max-width: 100%; height: auto; }
+table { border-collapse: collapse; margin: 1rem 0; font-size: .9rem; }
+th, td { border: 1px solid #ccd; padding: .25rem .6rem; text-align: left; }
+th { background: #eef2f6; }
+hr { border: 0; border-top: 1px solid #dde; margin: 2rem 0 1rem; }
+"""
 
 def process(force=False) -> Path:
     "Run the step `nbdev_docs` runs before Quarto (directives, show_doc, hidden cells, front matter) into `_proc/`."
@@ -25,27 +47,87 @@ def front_matter(nb:dict) -> dict:
     if cell.get('cell_type') == 'raw' and src.startswith('---'): return yaml.safe_load(src.split('---')[1]) or {}
     return {}
 
-def pandoc_ready(nb:dict) -> dict:
-    "A copy of a processed notebook that pandoc reads: front matter as a title, execution counts filled in."
+def quarto_options(cell:dict) -> tuple:
+    "The cell's `#| key: value` options, which nbdev leaves for Quarto, and its source without them."
+    lines = ''.join(cell['source']).splitlines(True)
+    opts = {}
+    while lines and re.match(r'#\|\s*[\w-]+\s*:', lines[0]):
+        k, v = lines.pop(0)[2:].split(':', 1); opts[k.strip()] = v.strip()
+    return opts, ''.join(lines)
+
+def apply_quarto_options(cells:list) -> list:
+    "Do what Quarto does with `echo: false` (outputs only; markdown outputs as text), `output: false`, `include: false`."
+    res = []
+    for cell in cells:
+        if cell['cell_type'] != 'code': res.append(cell); continue
+        opts, cell['source'] = quarto_options(cell)
+        if opts.get('include') == 'false': continue
+        if opts.get('output') == 'false': cell['outputs'] = []
+        if opts.get('echo') == 'false':
+            md = [o for o in cell['outputs'] if 'text/markdown' in o.get('data', {})]
+            res += [dict(cell_type='markdown', metadata={}, source=''.join(o['data']['text/markdown'])) for o in md]
+            cell['outputs'] = [o for o in cell['outputs'] if o not in md]
+            if not cell['outputs']: continue
+            cell['source'] = ''
+        res.append(cell)
+    return res
+
+def pandoc_ready(nb:dict, site_url:str='') -> dict:
+    "A copy of a processed notebook that pandoc reads: front matter as a title, Quarto's cell options, local links."
     nb = json.loads(json.dumps(nb))
     fm = front_matter(nb)
     if fm: nb['cells'] = nb['cells'][1:]
     head = f"# {fm.get('title', '')}\n\n" + (f"> {fm['description']}\n" if fm.get('description') else '')
-    nb['cells'].insert(0, dict(cell_type='markdown', id='title', metadata={}, source=head))
+    nb['cells'] = [dict(cell_type='markdown', id='title', metadata={}, source=head)] + apply_quarto_options(nb['cells'])
     for i, cell in enumerate(nb['cells']):
+        if site_url and cell['cell_type'] == 'markdown':   # show_doc links to the published site: make them local
+            cell['source'] = ''.join(cell['source']).replace(site_url, '')
         if cell['cell_type'] != 'code': continue
         cell['execution_count'] = cell.get('execution_count') or i
         for out in cell.get('outputs', []):
             if out.get('output_type') == 'execute_result': out['execution_count'] = out.get('execution_count') or i
     return nb
 
+def pages(proc:Path) -> list:
+    "`(notebook, page file, title)` in sidebar order: the front page, then the numbered notebooks."
+    nbs = sorted(proc.glob('*.ipynb'), key=lambda p: (p.stem != 'index', p.stem))
+    res = []
+    for p in nbs:
+        if p.stem.startswith('_') or p.name.endswith('.readme.ipynb'): continue
+        fm = front_matter(json.loads(p.read_text()))
+        res.append((p, fm.get('output-file', p.stem + '.html'), fm.get('title', p.stem)))
+    return res
+
+def build_site(proc:Path, out:Path):
+    "One HTML page per processed notebook in `out`, with a sidebar in notebook order."
+    cfg = get_config()
+    site_url = f"{cfg.doc_host}{cfg.doc_baseurl}".rstrip('/') + '/'
+    shutil.rmtree(out, ignore_errors=True); out.mkdir(parents=True)
+    (out/'styles.css').write_text(CSS)
+    listed = pages(proc)
+    for nb_path, page, title in listed:
+        links = ''.join(f'<a href="{p}"{" class=current" if p == page else ""}>{html.escape(t)}</a>' for _, p, t in listed)
+        nav = out/'.nav.html'
+        nav.write_text(f'<nav class="sidebar"><div class="site">{html.escape(cfg.title)}</div>{links}</nav>\n<main>\n')
+        (out/'.end.html').write_text('</main>\n')
+        src = proc/(nb_path.stem + '.site.ipynb')
+        src.write_text(json.dumps(pandoc_ready(json.loads(nb_path.read_text()), site_url)))
+        pypandoc.convert_file(str(src), 'html5', outputfile=str(out/page), cworkdir=str(out), extra_args=[
+            '--standalone', '--mathml', '--syntax-highlighting=tango', f'--extract-media={Path(page).stem}_files',
+            '--css=styles.css', f'--metadata=pagetitle:{title} – {cfg.title}', f'--include-before-body={nav}',
+            f'--include-after-body={out/".end.html"}'])
+        src.unlink()
+    for f in ('.nav.html', '.end.html'): (out/f).unlink()
+    return [page for _, page, _ in listed]
+
 def build_readme(proc:Path):
     "Write README.md and `index_files/` from the processed index notebook."
     media = ROOT/'index_files'
     shutil.rmtree(media, ignore_errors=True)
-    src = ROOT/'_proc'/'index.readme.ipynb'
+    src = proc/'index.readme.ipynb'
     src.write_text(json.dumps(pandoc_ready(json.loads((proc/'index.ipynb').read_text()))))
     md = pypandoc.convert_file(str(src), 'gfm-raw_html', extra_args=[f'--extract-media={media.name}', '--wrap=none'], cworkdir=str(ROOT))
+    src.unlink()
     (ROOT/'README.md').write_text(md)
     print(f"wrote README.md ({len(md):,} characters) and {len(list(media.rglob('*.*')))} figure(s) in {media.name}/")
 
@@ -54,5 +136,11 @@ if __name__ == '__main__':
     p.add_argument('--readme', action='store_true', help='only write README.md')
     p.add_argument('--force', action='store_true', help='reprocess every notebook')
     args = p.parse_args()
+    start = time.perf_counter()
     proc = process(args.force)
     build_readme(proc)
+    if not args.readme:
+        out = ROOT/get_config().doc_path.name
+        built = build_site(proc, out)
+        print(f"wrote {len(built)} pages in {out.name}/: {', '.join(built)}")
+    print(f"docs built in {time.perf_counter() - start:.1f} s")
