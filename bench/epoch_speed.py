@@ -1,0 +1,104 @@
+"""Training speed of the reference's data path against vae_nb's loop, in one process, on the same model, loss and optimizer.
+
+(a) the reference: torchvision MNIST + Compose([Resize(28), ToTensor(), Normalize(0.5, 0.5)]) + DataLoader(batch 32, shuffle);
+(b) vae_nb's Learner at batch 32 (in-memory uint8 batches);
+(c) vae_nb's Learner at its own recipe's batch size, channels-last.
+Prints images/s for each, their ratios, and how close (c) comes to the fp32 matrix-multiply limit of this machine.
+
+    python bench/epoch_speed.py [--steps 150] [--bs 256] [--threads N] [--data_dir DIR]
+"""
+import argparse, time
+import torch
+from torch import nn
+from torch.utils.data import ConcatDataset, DataLoader
+import torchvision.transforms as T
+from torchvision.datasets import MNIST
+
+from vae_nb.data import Batches, data_root, find_mnist, mnist_splits
+from vae_nb.model import VAE
+from vae_nb.loss import vae_loss
+from vae_nb.train import Learner, Callback, CancelFit, ChannelsLast
+
+def train_flops_per_image(model: VAE) -> float:
+    "Multiply-adds of one forward pass, x2 for FLOPs, x3 for forward + backward."
+    macs, hooks = [], []
+    def hook(m, inp, out):
+        k = m.weight[0, 0].numel()
+        if isinstance(m, nn.ConvTranspose2d): macs.append(inp[0][0].numel()*m.out_channels*k)
+        else: macs.append(out[0].numel()*m.in_channels*k)
+    for m in model.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)): hooks.append(m.register_forward_hook(hook))
+    with torch.no_grad(): model(torch.zeros(1, 1, 28, 28))
+    for h in hooks: h.remove()
+    return 2*3*sum(macs)
+
+def matmul_gflops(n=1024, reps=30) -> float:
+    "Sustained fp32 matrix-multiply rate of this machine at the current thread count."
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    for _ in range(5): a @ b
+    t = time.perf_counter()
+    for _ in range(reps): a @ b
+    return 2*n**3*reps/(time.perf_counter() - t)/1e9
+
+def time_reference(root, steps, warmup):
+    "Images/s of the reference's data path and training step."
+    tf = T.Compose([T.Resize(28), T.ToTensor(), T.Normalize(0.5, 0.5)])
+    ds = ConcatDataset([MNIST(root, train=True, transform=tf), MNIST(root, train=False, transform=tf)])
+    dl = DataLoader(ds, batch_size=32, shuffle=True, drop_last=True)
+    torch.manual_seed(0)
+    model = VAE(); opt = torch.optim.Adam(model.parameters(), lr=5e-4)
+    it = iter(dl)
+    for i in range(warmup + steps):
+        if i == warmup: t = time.perf_counter()
+        x, _ = next(it)
+        recon, mu, log_var = model(x)
+        loss = vae_loss(recon, x, mu, log_var).total
+        opt.zero_grad(); loss.backward(); opt.step()
+    return steps*32/(time.perf_counter() - t)
+
+class _Timer(Callback):
+    "Start the clock after `warmup` steps, stop the fit after `warmup + steps`."
+    def __init__(self, steps, warmup): self.steps, self.warmup = steps, warmup
+    def after_batch(self, learn):
+        if learn.step == self.warmup: self.t = time.perf_counter()
+        if learn.step == self.warmup + self.steps:
+            self.rate = self.steps*len(learn.xb)/(time.perf_counter() - self.t)
+            raise CancelFit()
+
+def time_vae_nb(images, labels, bs, steps, warmup, channels_last=False):
+    "Images/s of vae_nb's Learner (the loop `vae_train` runs, without writing files)."
+    torch.manual_seed(0)
+    model = VAE()
+    timer = _Timer(steps, warmup)
+    cbs = [timer]
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last); cbs.append(ChannelsLast())
+    learn = Learner(model, Batches(images, labels, bs=bs, shuffle=True, drop_last=True), cbs=cbs)
+    learn.fit(10**6)
+    return timer.rate
+
+if __name__ == '__main__':
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--steps', type=int, default=150, help='timed steps at batch 32 (fewer at the larger batch)')
+    p.add_argument('--bs', type=int, default=256, help="batch size of vae_nb's own recipe")
+    p.add_argument('--threads', type=int, default=None)
+    p.add_argument('--data_dir', default=None)
+    a = p.parse_args()
+    if a.threads: torch.set_num_threads(a.threads)
+    if find_mnist(a.data_dir) is None: raise SystemExit(f"MNIST not found under {data_root(a.data_dir)}; set VAE_NB_DATA or --data_dir")
+    folder = find_mnist(a.data_dir)
+    root = folder.parent.parent  # torchvision wants the folder that holds MNIST/raw
+    x, y = mnist_splits(a.data_dir)['train']
+    flops = train_flops_per_image(VAE())
+    print(f"threads {torch.get_num_threads()}, {torch.backends.cpu.get_cpu_capability()}; "
+          f"one training step costs {flops/1e6:.2f} MFLOP per image")
+    ref = time_reference(root, a.steps, 20)
+    own32 = time_vae_nb(x, y, 32, a.steps, 20)
+    big_steps = max(20, a.steps*32//a.bs)
+    own_big = time_vae_nb(x, y, a.bs, big_steps, 5, channels_last=True)
+    gflops = matmul_gflops()
+    limit = gflops*1e9/flops
+    print(f"(a) reference data path, batch 32:     {ref:8.0f} images/s  ({55_000/ref:5.1f} s per 55,000-image epoch)")
+    print(f"(b) vae_nb Learner, batch 32:          {own32:8.0f} images/s  ({55_000/own32:5.1f} s per epoch)  {own32/ref:.2f}x the reference")
+    print(f"(c) vae_nb Learner, batch {a.bs}, channels-last: {own_big:8.0f} images/s  ({55_000/own_big:5.1f} s per epoch)  {own_big/ref:.2f}x the reference")
+    print(f"fp32 matmul: {gflops:.0f} GFLOP/s -> limit {limit:.0f} images/s; (c) reaches {own_big/limit:.0%} of it")
