@@ -5,9 +5,9 @@
 (c) vae_nb's Learner at its own recipe's batch size, channels-last.
 Prints images/s for each, their ratios, and how close (c) comes to the fp32 matrix-multiply limit of this machine.
 
-    python bench/epoch_speed.py [--steps 150] [--bs 256] [--threads N] [--data_dir DIR]
+    python bench/epoch_speed.py [--steps 150] [--bs 256] [--threads N] [--data_dir DIR] [--save bench/results.json]
 """
-import argparse, time
+import argparse, json, platform, time
 import torch
 from torch import nn
 from torch.utils.data import ConcatDataset, DataLoader
@@ -83,6 +83,7 @@ if __name__ == '__main__':
     p.add_argument('--bs', type=int, default=256, help="batch size of vae_nb's own recipe")
     p.add_argument('--threads', type=int, default=None)
     p.add_argument('--data_dir', default=None)
+    p.add_argument('--save', default=None, help='also write the figures to this JSON file')
     a = p.parse_args()
     if a.threads: torch.set_num_threads(a.threads)
     if find_mnist(a.data_dir) is None: raise SystemExit(f"MNIST not found under {data_root(a.data_dir)}; set VAE_NB_DATA or --data_dir")
@@ -102,3 +103,9 @@ if __name__ == '__main__':
     print(f"(b) vae_nb Learner, batch 32:          {own32:8.0f} images/s  ({55_000/own32:5.1f} s per epoch)  {own32/ref:.2f}x the reference")
     print(f"(c) vae_nb Learner, batch {a.bs}, channels-last: {own_big:8.0f} images/s  ({55_000/own_big:5.1f} s per epoch)  {own_big/ref:.2f}x the reference")
     print(f"fp32 matmul: {gflops:.0f} GFLOP/s -> limit {limit:.0f} images/s; (c) reaches {own_big/limit:.0%} of it")
+    if a.save:
+        res = dict(threads=torch.get_num_threads(), cpu=torch.backends.cpu.get_cpu_capability(), machine=platform.machine(),
+                   mflop_per_image=flops/1e6, reference_32=ref, vae_nb_32=own32, vae_nb_bs=a.bs, vae_nb_big=own_big,
+                   matmul_gflops=gflops, limit=limit)
+        with open(a.save, 'w') as f: json.dump(res, f, indent=2)
+        print(f"wrote {a.save}")
