@@ -63,13 +63,12 @@ def apply_quarto_options(cells:list) -> list:
         opts, cell['source'] = quarto_options(cell)
         if opts.get('include') == 'false': continue
         if opts.get('output') == 'false': cell['outputs'] = []
-        if opts.get('echo') == 'false':
-            md = [o for o in cell['outputs'] if 'text/markdown' in o.get('data', {})]
-            res += [dict(cell_type='markdown', metadata={}, source=''.join(o['data']['text/markdown'])) for o in md]
-            cell['outputs'] = [o for o in cell['outputs'] if o not in md]
-            if not cell['outputs']: continue
-            cell['source'] = ''
-        res.append(cell)
+        md = [o for o in cell['outputs'] if 'text/markdown' in o.get('data', {})]   # pandoc skips markdown outputs: make them text
+        cell['outputs'] = [o for o in cell['outputs'] if o not in md]
+        after = [dict(cell_type='markdown', metadata={}, source=''.join(o['data']['text/markdown'])) for o in md]
+        if opts.get('echo') == 'false': cell['source'] = ''
+        if cell['source'].strip() or cell['outputs']: res.append(cell)
+        res += after
     return res
 
 def pandoc_ready(nb:dict, site_url:str='') -> dict:
