@@ -4,14 +4,14 @@
 
 # %% ../nbs/04_inference.ipynb #802483d8
 from __future__ import annotations
-import argparse, io, math, shutil, sys, time
+import argparse, io, shutil, sys, time
 from pathlib import Path
 
 import torch
 from torchvision.utils import make_grid
 from PIL import Image
 
-from .data import find_mnist, mnist_splits, normalize, to_image, show_images
+from .data import find_mnist, mnist_splits, normalize, to_image
 from .model import VAE, CheckpointError, atomic_write, load_model
 from .train import load_pretrained, pick_device
 

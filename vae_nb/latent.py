@@ -11,10 +11,10 @@ import matplotlib.pyplot as plt
 from scipy import stats
 from fastcore.basics import patch
 
-from .data import normalize, show_images, to_image
+from .data import normalize, show_images
 from .model import VAE
 from .loss import kl_per_dim
-from .inference import interpolate, reconstruct
+from .inference import interpolate
 
 # %% auto #0
 __all__ = ['encode_split', 'qq_grid', 'normality_table', 'format_table', 'kl_per_dimension', 'active_units', 'collapse_figure',

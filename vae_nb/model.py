@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 from torch import nn
 import torch.nn.functional as F
-from fastcore.basics import store_attr, patch
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['Encoder', 'Decoder', 'VAE', 'atomic_write', 'save_checkpoint', 'CheckpointError', 'load_checkpoint',

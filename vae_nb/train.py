@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_train.ipynb #3f5409f4
 from __future__ import annotations
-import argparse, inspect, math, os, sys, time
+import argparse, inspect, math, sys, time
 from json import dumps
 from datetime import datetime
 from functools import partial
