@@ -2,7 +2,8 @@
 
 (a) the reference: torchvision MNIST + Compose([Resize(28), ToTensor(), Normalize(0.5, 0.5)]) + DataLoader(batch 32, shuffle);
 (b) vae_nb's Learner at batch 32 (in-memory uint8 batches);
-(c) vae_nb's Learner at its own recipe's batch size, channels-last.
+(c) vae_nb's Learner at its own recipe's batch size, channels-last;
+(d) the same with the forward pass under bfloat16 autocast (the recipe of the wider network).
 Prints images/s for each, their ratios, and how close (c) comes to the fp32 matrix-multiply limit of this machine.
 
     python bench/epoch_speed.py [--steps 150] [--bs 256] [--threads N] [--data_dir DIR] [--save bench/results.json]
@@ -17,7 +18,7 @@ from torchvision.datasets import MNIST
 from vae_nb.data import Batches, data_root, find_mnist, mnist_splits
 from vae_nb.model import VAE
 from vae_nb.loss import vae_loss
-from vae_nb.train import Learner, Callback, CancelFit, ChannelsLast
+from vae_nb.train import Learner, Callback, CancelFit, ChannelsLast, MixedPrecision
 
 def train_flops_per_image(model: VAE) -> float:
     "Multiply-adds of one forward pass, x2 for FLOPs, x3 for forward + backward."
@@ -65,7 +66,7 @@ class _Timer(Callback):
             self.rate = self.steps*len(learn.xb)/(time.perf_counter() - self.t)
             raise CancelFit()
 
-def time_vae_nb(images, labels, bs, steps, warmup, channels_last=False):
+def time_vae_nb(images, labels, bs, steps, warmup, channels_last=False, bf16=False):
     "Images/s of vae_nb's Learner (the loop `vae_train` runs, without writing files)."
     torch.manual_seed(0)
     model = VAE()
@@ -73,6 +74,7 @@ def time_vae_nb(images, labels, bs, steps, warmup, channels_last=False):
     cbs = [timer]
     if channels_last:
         model = model.to(memory_format=torch.channels_last); cbs.append(ChannelsLast())
+    if bf16: cbs.append(MixedPrecision())
     learn = Learner(model, Batches(images, labels, bs=bs, shuffle=True, drop_last=True), cbs=cbs)
     learn.fit(10**6)
     return timer.rate
@@ -97,15 +99,17 @@ if __name__ == '__main__':
     own32 = time_vae_nb(x, y, 32, a.steps, 20)
     big_steps = max(20, a.steps*32//a.bs)
     own_big = time_vae_nb(x, y, a.bs, big_steps, 5, channels_last=True)
+    own_bf16 = time_vae_nb(x, y, a.bs, big_steps, 5, channels_last=True, bf16=True)
     gflops = matmul_gflops()
     limit = gflops*1e9/flops
     print(f"(a) reference data path, batch 32:     {ref:8.0f} images/s  ({55_000/ref:5.1f} s per 55,000-image epoch)")
     print(f"(b) vae_nb Learner, batch 32:          {own32:8.0f} images/s  ({55_000/own32:5.1f} s per epoch)  {own32/ref:.2f}x the reference")
     print(f"(c) vae_nb Learner, batch {a.bs}, channels-last: {own_big:8.0f} images/s  ({55_000/own_big:5.1f} s per epoch)  {own_big/ref:.2f}x the reference")
-    print(f"fp32 matmul: {gflops:.0f} GFLOP/s -> limit {limit:.0f} images/s; (c) reaches {own_big/limit:.0%} of it")
+    print(f"(d) the same, bf16 autocast:           {own_bf16:8.0f} images/s  ({55_000/own_bf16:5.1f} s per epoch)  {own_bf16/ref:.2f}x the reference")
+    print(f"fp32 matmul: {gflops:.0f} GFLOP/s -> limit {limit:.0f} images/s; (c) reaches {own_big/limit:.0%} of it, (d) {own_bf16/limit:.0%}")
     if a.save:
         res = dict(threads=torch.get_num_threads(), cpu=torch.backends.cpu.get_cpu_capability(), machine=platform.machine(),
-                   mflop_per_image=flops/1e6, reference_32=ref, vae_nb_32=own32, vae_nb_bs=a.bs, vae_nb_big=own_big,
+                   mflop_per_image=flops/1e6, reference_32=ref, vae_nb_32=own32, vae_nb_bs=a.bs, vae_nb_big=own_big, vae_nb_big_bf16=own_bf16,
                    matmul_gflops=gflops, limit=limit)
         with open(a.save, 'w') as f: json.dump(res, f, indent=2)
         print(f"wrote {a.save}")

@@ -24,7 +24,8 @@ from .loss import vae_loss
 # %% auto #0
 __all__ = ['PRETRAINED', 'evaluate', 'Callback', 'CancelFit', 'TrainingDiverged', 'Learner', 'MetricsCB', 'KLWarmup', 'one_cycle',
            'OneCycleLR', 'plot_history', 'summary_line', 'ProgressCB', 'epoch_figure', 'RunFolder', 'pick_device',
-           'check_settings', 'train', 'ChannelsLast', 'vae_train', 'load_pretrained', 'evaluate_checkpoint', 'vae_eval']
+           'check_settings', 'train', 'ChannelsLast', 'MixedPrecision', 'vae_train', 'load_pretrained',
+           'evaluate_checkpoint', 'vae_eval']
 
 # %% ../nbs/03_train.ipynb #e2fb113f
 @torch.no_grad()
@@ -76,6 +77,7 @@ class Learner:
         self.cbs = [MetricsCB()] + listify(cbs)
         self.opt = opt_func(model.parameters(), lr=lr)
         self.epoch, self.step, self.kl_scale, self.history, self.n_epochs = 0, 0, 1.0, [], 0
+        self.autocast = None  # a dtype (set by `MixedPrecision`) to run the forward pass in; the loss stays fp32
 
     def callback(self, event:str):
         "Call `event` on every callback that has it, in `order`."
@@ -84,8 +86,9 @@ class Learner:
 
     def one_batch(self):
         self.callback('before_batch')
-        recon, mu, log_var = self.model(self.xb)
-        self.loss = vae_loss(recon, self.xb, mu, log_var, self.kl_weight*self.kl_scale, self.free_bits)
+        with torch.autocast(self.xb.device.type, dtype=self.autocast or torch.bfloat16, enabled=self.autocast is not None):
+            recon, mu, log_var = self.model(self.xb)
+        self.loss = vae_loss(recon.float(), self.xb, mu.float(), log_var.float(), self.kl_weight*self.kl_scale, self.free_bits)
         if not torch.isfinite(self.loss.total):
             raise TrainingDiverged(f"loss is {self.loss.total.item()} at epoch {self.epoch+1}, step {self.iter+1} "
                                    f"(global step {self.step+1}); lower the learning rate. Checkpoints saved before this are intact.")
@@ -275,6 +278,13 @@ def _check_writable(folder:Path):
         probe.write_text(''); probe.unlink()
     except OSError as e: raise ValueError(f"out folder {folder} is not writable ({e.strerror or e})") from None
 
+def _widths(v, name:str) -> list:
+    "Four layer widths from a list or a comma-separated string such as '32,64,64,64'."
+    try: ws = [int(o) for o in (v.split(',') if isinstance(v, str) else v)]
+    except (TypeError, ValueError): ws = []
+    if len(ws) != 4 or any(w <= 0 for w in ws): raise ValueError(f"{name} must be 4 positive integers such as '32,64,64,64', got {v!r}")
+    return ws
+
 def check_settings(epochs, lr, bs, z_dim, kl_weight, kl_warmup, free_bits, threads, train_subset, lr_schedule, save_every):
     "Raise `ValueError` naming the first bad setting."
     checks = [(epochs, 'epochs', lambda v: isinstance(v, int) and v > 0), (bs, 'bs', lambda v: isinstance(v, int) and v > 0),
@@ -291,6 +301,8 @@ def train(epochs:int=30, # Total number of epochs
           lr:float=5e-4, # Adam's learning rate (the peak, with the one-cycle schedule)
           bs:int=32, # Batch size
           z_dim:int=64, # Size of the latent
+          enc_channels:str='32,64,64,64', # Widths of the encoder's four hidden convolutions
+          dec_channels:str='64,64,64,32', # Widths of the decoder's first four layers
           kl_weight:float=0.001, # Weight of KL in the loss
           kl_warmup:float=0, # Epochs of linear KL warm-up (0: none, as the reference)
           free_bits:float=0.0, # Minimum KL per latent dimension in the objective (0: none)
@@ -299,6 +311,7 @@ def train(epochs:int=30, # Total number of epochs
           device:str='auto', # cpu, cuda, mps or auto
           threads:int=None, # CPU threads for PyTorch (default: PyTorch's choice)
           channels_last:bool=False, # Use the channels-last memory format
+          bf16:bool=False, # Forward pass under bfloat16 autocast
           data_dir:str=None, # Folder holding MNIST/raw (default: $VAE_NB_DATA or the cache)
           sample:bool=False, # Train on the small sample shipped with vae_nb
           train_subset:int=None, # Train on the first N training images only
@@ -316,14 +329,16 @@ def train(epochs:int=30, # Total number of epochs
         saved = ckpt['train_config']
         lr, bs, z_dim, kl_weight, kl_warmup, free_bits, lr_schedule, seed, channels_last, data_dir, sample, train_subset, save_every = (
             saved[k] for k in ('lr bs z_dim kl_weight kl_warmup free_bits lr_schedule seed channels_last data_dir sample train_subset save_every'.split()))
+        enc_channels, dec_channels, bf16 = (saved.get(k, d) for k, d in (('enc_channels', enc_channels), ('dec_channels', dec_channels), ('bf16', False)))
         out = out or str(Path(resume).parent)
         if epochs <= ckpt['epoch']: raise ValueError(f"{resume} has {ckpt['epoch']} epochs done already; pass a larger --epochs (the total)")
     check_settings(epochs, lr, bs, z_dim, kl_weight, kl_warmup, free_bits, threads, train_subset, lr_schedule, save_every)
+    enc_channels, dec_channels = _widths(enc_channels, 'enc_channels'), _widths(dec_channels, 'dec_channels')
     dev = pick_device(device)
     out = Path(out or Path('runs')/datetime.now().strftime('%Y%m%d-%H%M%S'))
     _check_writable(out)
-    config = dict(epochs=epochs, lr=lr, bs=bs, z_dim=z_dim, kl_weight=kl_weight, kl_warmup=kl_warmup, free_bits=free_bits,
-                  lr_schedule=lr_schedule, seed=seed, device=str(dev), threads=threads, channels_last=channels_last,
+    config = dict(epochs=epochs, lr=lr, bs=bs, z_dim=z_dim, enc_channels=enc_channels, dec_channels=dec_channels, kl_weight=kl_weight, kl_warmup=kl_warmup, free_bits=free_bits,
+                  lr_schedule=lr_schedule, seed=seed, device=str(dev), threads=threads, channels_last=channels_last, bf16=bf16,
                   data_dir=data_dir, sample=sample, train_subset=train_subset, save_every=save_every)
 
     if threads: torch.set_num_threads(threads)
@@ -332,7 +347,7 @@ def train(epochs:int=30, # Total number of epochs
     if train_subset: x_train, y_train = x_train[:train_subset], y_train[:train_subset]
     if len(x_train) < bs: raise ValueError(f"batch size {bs} is larger than the {len(x_train)} training images")
     torch.manual_seed(seed)
-    model = VAE(z_dim=z_dim).to(dev)
+    model = VAE(z_dim=z_dim, enc_channels=enc_channels, dec_channels=dec_channels).to(dev)
     if channels_last: model = model.to(memory_format=torch.channels_last)
     dl = Batches(x_train, y_train, bs=bs, shuffle=True, drop_last=True, seed=seed, device=dev)
     cbs = [RunFolder(out, config, fixed_images=splits['valid'][0][:16], save_every=save_every)]
@@ -340,6 +355,7 @@ def train(epochs:int=30, # Total number of epochs
     if kl_warmup: cbs.append(KLWarmup(kl_warmup))
     if lr_schedule == 'onecycle': cbs.append(OneCycleLR())
     if channels_last: cbs.append(ChannelsLast())
+    if bf16: cbs.append(MixedPrecision())
     learn = Learner(model, dl, splits['valid'][0], lr=lr, kl_weight=kl_weight, free_bits=free_bits, cbs=cbs)
     if ckpt is not None: learn.load_state(ckpt)
     if progress: print(f"training {epochs} epochs on {len(x_train):,} images ({dev}); run folder {out}", flush=True)
@@ -357,6 +373,12 @@ def train(epochs:int=30, # Total number of epochs
 class ChannelsLast(Callback):
     "Convert each batch to the channels-last memory format."
     def before_batch(self, learn): learn.xb = learn.xb.contiguous(memory_format=torch.channels_last)
+
+class MixedPrecision(Callback):
+    "Run the forward pass under autocast to `dtype` (bfloat16 by default); weights, loss and evaluation stay fp32."
+    def __init__(self, dtype:torch.dtype=torch.bfloat16): self.dtype = dtype
+    def before_fit(self, learn): learn.autocast = self.dtype
+    def after_fit(self, learn): learn.autocast = None
 
 # %% ../nbs/03_train.ipynb #0889d4bf
 class _OneLineParser(argparse.ArgumentParser):
