@@ -19,7 +19,7 @@ from .inference import interpolate
 
 # %% auto #0
 __all__ = ['encode_split', 'qq_grid', 'normality_table', 'format_table', 'kl_per_dimension', 'active_units', 'collapse_figure',
-           'implied_sigma', 'log_weights', 'likelihood', 'traverse', 'pca_figure', 'LatentExplorer']
+           'implied_sigma', 'likelihood', 'traverse', 'pca_figure', 'LatentExplorer']
 
 # %% ../nbs/05_latent.ipynb #98978afd
 @torch.no_grad()
@@ -125,15 +125,6 @@ def _log_px(sq_err:torch.Tensor, sigma:float, n_pixels:int) -> torch.Tensor:
     "Gaussian log-density of the pixels given their squared error."
     return -sq_err/(2*sigma**2) - n_pixels/2*math.log(2*math.pi*sigma**2)
 
-def log_weights(model:VAE, # A trained VAE
-                x:torch.Tensor, # Model-scale images `[B,1,28,28]`
-                k:int, # Samples per image
-                sigma:float, # Decoder standard deviation on the [-1, 1] scale
-                generator:torch.Generator|None=None
-               ) -> torch.Tensor:
-    "log p(x|z_k) + log p(z_k) - log q(z_k|x) for `k` draws per image, `[B,k]`."
-    sq_err, log_ratio = _draws(model, x, k, generator)
-    return _log_px(sq_err, sigma, x[0].numel()) + log_ratio
 
 # %% ../nbs/05_latent.ipynb #9ba0d597
 @torch.no_grad()
