@@ -92,6 +92,7 @@ def forward_layers(self:Encoder, x):
 
 @patch
 def forward(self:Encoder, x):
+    if torch.is_autocast_enabled(x.device.type): return self.forward_layers(x)  # oneDNN's low-precision kernels win there
     h = self.conv_net[1:](_like_weights(_conv_as_unfold(self.conv_net[0], x), self.conv_net[2]))
     if h.shape[-2:] != (2, 2): h = self.conv_out(h).flatten(1)                       # not a 28x28 input: plain path
     else: h = h.flatten(1) @ self.conv_out.weight[:, :, 1:3, 1:3].flatten(1).t() + self.conv_out.bias
@@ -105,6 +106,7 @@ def forward_layers(self:Decoder, z):
 
 @patch
 def forward(self:Decoder, z):
+    if torch.is_autocast_enabled(z.device.type): return self.forward_layers(z)
     w = self.conv_in.weight[:, :, 1:3, 1:3]                                           # a 1x1 input meets only these taps
     h = torch.einsum('bd,dchw->bchw', z, w) + self.conv_in.bias.view(1, -1, 1, 1)
     h = self.conv_net[:-2](_like_weights(h, self.conv_net[0]))
