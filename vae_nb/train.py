@@ -389,11 +389,12 @@ def _parser(func, prog:str):
     p.__class__ = _OneLineParser
     return p
 
-def _argv(argv):
-    "Accept `--train-subset` as well as `--train_subset`."
+def _argv(argv, parser=None):
+    "Accept `--train-subset` as well as `--train_subset`; flags `parser` knows as they are (`--no-progress`) stay."
+    known = parser._option_string_actions if parser else {}
     def fix(a):
-        if not a.startswith('--'): return a
         name, eq, val = a[2:].partition('=')
+        if not a.startswith('--') or '--' + name in known: return a
         return '--' + name.replace('-', '_') + eq + val
     return [fix(a) for a in argv]
 
@@ -409,7 +410,7 @@ def vae_train(argv:list|None=None # Arguments (default: the command line)
              ):
     "Train a VAE: the reference's recipe by default, every setting a flag."
     p = _parser(train, 'vae_train')
-    args = p.parse_args(_argv(sys.argv[1:] if argv is None else argv))
+    args = p.parse_args(_argv(sys.argv[1:] if argv is None else argv, p))
     learn = _run('vae_train', train, args)
     print(f"run folder: {learn.out}")
 
@@ -449,5 +450,5 @@ def vae_eval(argv:list|None=None # Arguments (default: the command line)
             ):
     "Evaluate a checkpoint (default: the pretrained model) on a split of MNIST."
     p = _parser(evaluate_checkpoint, 'vae_eval')
-    args = p.parse_args(_argv(sys.argv[1:] if argv is None else argv))
+    args = p.parse_args(_argv(sys.argv[1:] if argv is None else argv, p))
     _run('vae_eval', evaluate_checkpoint, args)
