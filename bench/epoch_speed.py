@@ -3,12 +3,15 @@
 (a) the reference: torchvision MNIST + Compose([Resize(28), ToTensor(), Normalize(0.5, 0.5)]) + DataLoader(batch 32, shuffle);
 (b) vae_nb's Learner at batch 32 (in-memory uint8 batches);
 (c) vae_nb's Learner at its own recipe's batch size, channels-last;
-(d) the same with the forward pass under bfloat16 autocast (the recipe of the wider network).
-Prints images/s for each, their ratios, and how close (c) comes to the fp32 matrix-multiply limit of this machine.
+(d) the same with the forward pass under bfloat16 autocast;
+(e) the wider network's recipe (encoder 64-128-128-128, decoder 128-128-128-64, batch 128, channels-last, bf16).
+Each loop is timed `--reps` times, interleaved, and the median is reported, because a shared machine's speed drifts.
+Prints images/s for each, their ratios, and how close each comes to the fp32 matrix-multiply limit of this machine
+for its own network's FLOPs.
 
-    python bench/epoch_speed.py [--steps 150] [--bs 256] [--threads N] [--data_dir DIR] [--save bench/results.json]
+    python bench/epoch_speed.py [--steps 150] [--bs 256] [--reps 3] [--threads N] [--data_dir DIR] [--save bench/results.json]
 """
-import argparse, json, platform, time
+import argparse, json, platform, statistics, time
 import torch
 from torch import nn
 from torch.utils.data import ConcatDataset, DataLoader
@@ -66,10 +69,12 @@ class _Timer(Callback):
             self.rate = self.steps*len(learn.xb)/(time.perf_counter() - self.t)
             raise CancelFit()
 
-def time_vae_nb(images, labels, bs, steps, warmup, channels_last=False, bf16=False):
+WIDE = dict(enc_channels=(64, 128, 128, 128), dec_channels=(128, 128, 128, 64))
+
+def time_vae_nb(images, labels, bs, steps, warmup, channels_last=False, bf16=False, **model_kw):
     "Images/s of vae_nb's Learner (the loop `vae_train` runs, without writing files)."
     torch.manual_seed(0)
-    model = VAE()
+    model = VAE(**model_kw)
     timer = _Timer(steps, warmup)
     cbs = [timer]
     if channels_last:
@@ -83,6 +88,7 @@ if __name__ == '__main__':
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--steps', type=int, default=150, help='timed steps at batch 32 (fewer at the larger batch)')
     p.add_argument('--bs', type=int, default=256, help="batch size of vae_nb's own recipe")
+    p.add_argument('--reps', type=int, default=3, help='timings of each loop, interleaved; the median is reported')
     p.add_argument('--threads', type=int, default=None)
     p.add_argument('--data_dir', default=None)
     p.add_argument('--save', default=None, help='also write the figures to this JSON file')
@@ -95,21 +101,33 @@ if __name__ == '__main__':
     flops = train_flops_per_image(VAE())
     print(f"threads {torch.get_num_threads()}, {torch.backends.cpu.get_cpu_capability()}; "
           f"one training step costs {flops/1e6:.2f} MFLOP per image")
-    ref = time_reference(root, a.steps, 20)
-    own32 = time_vae_nb(x, y, 32, a.steps, 20)
-    big_steps = max(20, a.steps*32//a.bs)
-    own_big = time_vae_nb(x, y, a.bs, big_steps, 5, channels_last=True)
-    own_bf16 = time_vae_nb(x, y, a.bs, big_steps, 5, channels_last=True, bf16=True)
-    gflops = matmul_gflops()
-    limit = gflops*1e9/flops
-    print(f"(a) reference data path, batch 32:     {ref:8.0f} images/s  ({55_000/ref:5.1f} s per 55,000-image epoch)")
-    print(f"(b) vae_nb Learner, batch 32:          {own32:8.0f} images/s  ({55_000/own32:5.1f} s per epoch)  {own32/ref:.2f}x the reference")
-    print(f"(c) vae_nb Learner, batch {a.bs}, channels-last: {own_big:8.0f} images/s  ({55_000/own_big:5.1f} s per epoch)  {own_big/ref:.2f}x the reference")
-    print(f"(d) the same, bf16 autocast:           {own_bf16:8.0f} images/s  ({55_000/own_bf16:5.1f} s per epoch)  {own_bf16/ref:.2f}x the reference")
-    print(f"fp32 matmul: {gflops:.0f} GFLOP/s -> limit {limit:.0f} images/s; (c) reaches {own_big/limit:.0%} of it, (d) {own_bf16/limit:.0%}")
+    big_steps = max(20, a.steps*64//a.bs)  # twice the images of the batch-32 loops: a big batch's step is longer to settle
+    wide_flops = train_flops_per_image(VAE(**WIDE))
+    loops = dict(reference_32=lambda: time_reference(root, a.steps, 20),
+                 vae_nb_32=lambda: time_vae_nb(x, y, 32, a.steps, 20),
+                 vae_nb_big=lambda: time_vae_nb(x, y, a.bs, big_steps, 5, channels_last=True),
+                 vae_nb_big_bf16=lambda: time_vae_nb(x, y, a.bs, big_steps, 5, channels_last=True, bf16=True),
+                 wide_128_bf16=lambda: time_vae_nb(x, y, 128, a.steps//2, 5, channels_last=True, bf16=True, **WIDE),
+                 matmul_gflops=matmul_gflops)
+    runs = {k: [] for k in loops}
+    for rep in range(a.reps):
+        for k, f in loops.items(): runs[k].append(f())
+        print(f"rep {rep+1}/{a.reps}: " + ", ".join(f"{k} {v[-1]:.0f}" for k,v in runs.items()), flush=True)
+    med = {k: statistics.median(v) for k,v in runs.items()}
+    ref, own32, own_big, own_bf16, wide, gflops = med.values()
+    limit, wide_limit = gflops*1e9/flops, gflops*1e9/wide_flops
+    spread = lambda k: f"[{min(runs[k]):.0f}-{max(runs[k]):.0f}]"
+    print(f"medians of {a.reps} runs [range]:")
+    print(f"(a) reference data path, batch 32:            {ref:6.0f} images/s {spread('reference_32'):>12} ({55_000/ref:5.1f} s per 55,000-image epoch)")
+    print(f"(b) vae_nb Learner, batch 32:                 {own32:6.0f} images/s {spread('vae_nb_32'):>12} ({55_000/own32:5.1f} s per epoch)  {own32/ref:.2f}x the reference")
+    print(f"(c) vae_nb Learner, batch {a.bs}, channels-last: {own_big:6.0f} images/s {spread('vae_nb_big'):>12} ({55_000/own_big:5.1f} s per epoch)  {own_big/ref:.2f}x the reference")
+    print(f"(d) the same, bf16 autocast:                  {own_bf16:6.0f} images/s {spread('vae_nb_big_bf16'):>12} ({55_000/own_bf16:5.1f} s per epoch)  {own_bf16/ref:.2f}x the reference")
+    print(f"(e) wider network, batch 128, CL, bf16:       {wide:6.0f} images/s {spread('wide_128_bf16'):>12} ({55_000/wide:5.1f} s per epoch, {wide_flops/1e6:.1f} MFLOP per image)")
+    print(f"fp32 matmul: {gflops:.0f} GFLOP/s {spread('matmul_gflops')} -> limit {limit:.0f} images/s for the reference's network: "
+          f"(c) reaches {own_big/limit:.0%} of it, (d) {own_bf16/limit:.0%}; (e) runs at {wide*wide_flops/1e9:.0f} GFLOP/s, {wide/wide_limit:.0%} of its network's limit")
     if a.save:
         res = dict(threads=torch.get_num_threads(), cpu=torch.backends.cpu.get_cpu_capability(), machine=platform.machine(),
-                   mflop_per_image=flops/1e6, reference_32=ref, vae_nb_32=own32, vae_nb_bs=a.bs, vae_nb_big=own_big, vae_nb_big_bf16=own_bf16,
-                   matmul_gflops=gflops, limit=limit)
+                   mflop_per_image=flops/1e6, wide_mflop_per_image=wide_flops/1e6, vae_nb_bs=a.bs, reps=a.reps, **med,
+                   limit=limit, wide_limit=wide_limit, runs=runs)
         with open(a.save, 'w') as f: json.dump(res, f, indent=2)
         print(f"wrote {a.save}")
