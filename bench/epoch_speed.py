@@ -1,7 +1,7 @@
 """Training speed of the reference's data path against vae_nb's loop, in one process, on the same model, loss and optimizer.
 
 (a) the reference: torchvision MNIST + Compose([Resize(28), ToTensor(), Normalize(0.5, 0.5)]) + DataLoader(batch 32, shuffle);
-(b) vae_nb's Learner at batch 32 (in-memory uint8 batches);
+(b) vae_nb's Learner at batch 32 (in-memory uint8 batches), and (b2) the same with channels-last and bf16 autocast;
 (c) vae_nb's Learner at its own recipe's batch size, channels-last;
 (d) the same with the forward pass under bfloat16 autocast;
 (e) the wider network's recipe (encoder 64-128-128-128, decoder 128-128-128-64, batch 128, channels-last, bf16).
@@ -105,6 +105,7 @@ if __name__ == '__main__':
     wide_flops = train_flops_per_image(VAE(**WIDE))
     loops = dict(reference_32=lambda: time_reference(root, a.steps, 20),
                  vae_nb_32=lambda: time_vae_nb(x, y, 32, a.steps, 20),
+                 vae_nb_32_bf16=lambda: time_vae_nb(x, y, 32, a.steps, 20, channels_last=True, bf16=True),
                  vae_nb_big=lambda: time_vae_nb(x, y, a.bs, big_steps, 5, channels_last=True),
                  vae_nb_big_bf16=lambda: time_vae_nb(x, y, a.bs, big_steps, 5, channels_last=True, bf16=True),
                  wide_128_bf16=lambda: time_vae_nb(x, y, 128, a.steps//2, 5, channels_last=True, bf16=True, **WIDE),
@@ -114,12 +115,13 @@ if __name__ == '__main__':
         for k, f in loops.items(): runs[k].append(f())
         print(f"rep {rep+1}/{a.reps}: " + ", ".join(f"{k} {v[-1]:.0f}" for k,v in runs.items()), flush=True)
     med = {k: statistics.median(v) for k,v in runs.items()}
-    ref, own32, own_big, own_bf16, wide, gflops = med.values()
+    ref, own32, own32_bf16, own_big, own_bf16, wide, gflops = med.values()
     limit, wide_limit = gflops*1e9/flops, gflops*1e9/wide_flops
     spread = lambda k: f"[{min(runs[k]):.0f}-{max(runs[k]):.0f}]"
     print(f"medians of {a.reps} runs [range]:")
     print(f"(a) reference data path, batch 32:            {ref:6.0f} images/s {spread('reference_32'):>12} ({55_000/ref:5.1f} s per 55,000-image epoch)")
     print(f"(b) vae_nb Learner, batch 32:                 {own32:6.0f} images/s {spread('vae_nb_32'):>12} ({55_000/own32:5.1f} s per epoch)  {own32/ref:.2f}x the reference")
+    print(f"(b2) the same, channels-last, bf16:           {own32_bf16:6.0f} images/s {spread('vae_nb_32_bf16'):>12} ({55_000/own32_bf16:5.1f} s per epoch)  {own32_bf16/ref:.2f}x the reference")
     print(f"(c) vae_nb Learner, batch {a.bs}, channels-last: {own_big:6.0f} images/s {spread('vae_nb_big'):>12} ({55_000/own_big:5.1f} s per epoch)  {own_big/ref:.2f}x the reference")
     print(f"(d) the same, bf16 autocast:                  {own_bf16:6.0f} images/s {spread('vae_nb_big_bf16'):>12} ({55_000/own_bf16:5.1f} s per epoch)  {own_bf16/ref:.2f}x the reference")
     print(f"(e) wider network, batch 128, CL, bf16:       {wide:6.0f} images/s {spread('wide_128_bf16'):>12} ({55_000/wide:5.1f} s per epoch, {wide_flops/1e6:.1f} MFLOP per image)")
