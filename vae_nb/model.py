@@ -92,7 +92,7 @@ def forward_layers(self:Encoder, x):
 
 @patch
 def forward(self:Encoder, x):
-    if torch.is_autocast_enabled(x.device.type): return self.forward_layers(x)  # oneDNN's low-precision kernels win there
+    if torch.is_autocast_enabled(x.device.type): return self.forward_layers(x)  # the plain layers win under autocast
     h = self.conv_net[1:](_like_weights(_conv_as_unfold(self.conv_net[0], x), self.conv_net[2]))
     if h.shape[-2:] != (2, 2): h = self.conv_out(h).flatten(1)                       # not a 28x28 input: plain path
     else: h = h.flatten(1) @ self.conv_out.weight[:, :, 1:3, 1:3].flatten(1).t() + self.conv_out.bias
