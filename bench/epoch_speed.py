@@ -1,4 +1,4 @@
-"""Training speed of the reference's data path against vae_nb's loop, in one process, on the same model, loss and optimizer.
+"""Training speed of the reference's data path against vae_nb's loop, in one process, on the reference's model, loss and optimizer (and the wider network in (e)).
 
 (a) the reference: torchvision MNIST + Compose([Resize(28), ToTensor(), Normalize(0.5, 0.5)]) + DataLoader(batch 32, shuffle);
 (b) vae_nb's Learner at batch 32 (in-memory uint8 batches), and (b2) the same with channels-last and bf16 autocast;
@@ -108,7 +108,7 @@ if __name__ == '__main__':
                  vae_nb_32_bf16=lambda: time_vae_nb(x, y, 32, a.steps, 20, channels_last=True, bf16=True),
                  vae_nb_big=lambda: time_vae_nb(x, y, a.bs, big_steps, 5, channels_last=True),
                  vae_nb_big_bf16=lambda: time_vae_nb(x, y, a.bs, big_steps, 5, channels_last=True, bf16=True),
-                 wide_128_bf16=lambda: time_vae_nb(x, y, 128, a.steps//2, 5, channels_last=True, bf16=True, **WIDE),
+                 wide_128_bf16=lambda: time_vae_nb(x, y, 128, max(1, a.steps//2), 5, channels_last=True, bf16=True, **WIDE),
                  matmul_gflops=matmul_gflops)
     runs = {k: [] for k in loops}
     for rep in range(a.reps):

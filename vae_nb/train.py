@@ -394,7 +394,9 @@ def _argv(argv, parser=None):
     known = parser._option_string_actions if parser else {}
     def fix(a):
         name, eq, val = a[2:].partition('=')
-        if not a.startswith('--') or '--' + name in known: return a
+        if not a.startswith('--'): return a
+        for cand in (name, name.replace('-', '_'), name.replace('_', '-')):  # as written, then either spelling
+            if '--' + cand in known: return '--' + cand + eq + val
         return '--' + name.replace('-', '_') + eq + val
     return [fix(a) for a in argv]
 
