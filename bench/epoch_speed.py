@@ -110,26 +110,31 @@ if __name__ == '__main__':
                  vae_nb_big_bf16=lambda: time_vae_nb(x, y, a.bs, big_steps, 5, channels_last=True, bf16=True),
                  wide_128_bf16=lambda: time_vae_nb(x, y, 128, max(1, a.steps//2), 5, channels_last=True, bf16=True, **WIDE),
                  matmul_gflops=matmul_gflops)
-    runs = {k: [] for k in loops}
+    runs, keys = {k: [] for k in loops}, list(loops)
     for rep in range(a.reps):
-        for k, f in loops.items(): runs[k].append(f())
+        for k in keys[rep % len(keys):] + keys[:rep % len(keys)]: runs[k].append(loops[k]())  # each rep starts one loop later
         print(f"rep {rep+1}/{a.reps}: " + ", ".join(f"{k} {v[-1]:.0f}" for k,v in runs.items()), flush=True)
     med = {k: statistics.median(v) for k,v in runs.items()}
-    ref, own32, own32_bf16, own_big, own_bf16, wide, gflops = med.values()
+    # Ratios and fractions are taken within each rep, whose loops ran minutes apart at most, then their median:
+    # that cancels the machine's slower drift better than a ratio of medians.
+    mflop = dict(reference_32=flops, vae_nb_32=flops, vae_nb_32_bf16=flops, vae_nb_big=flops, vae_nb_big_bf16=flops, wide_128_bf16=wide_flops)
+    ratio = {k: statistics.median(r/r0 for r, r0 in zip(runs[k], runs['reference_32'])) for k in mflop}
+    fraction = {k: statistics.median(r*mflop[k]/(g*1e9) for r, g in zip(runs[k], runs['matmul_gflops'])) for k in mflop}
+    gflops = med['matmul_gflops']
     limit, wide_limit = gflops*1e9/flops, gflops*1e9/wide_flops
     spread = lambda k: f"[{min(runs[k]):.0f}-{max(runs[k]):.0f}]"
-    print(f"medians of {a.reps} runs [range]:")
-    print(f"(a) reference data path, batch 32:            {ref:6.0f} images/s {spread('reference_32'):>12} ({55_000/ref:5.1f} s per 55,000-image epoch)")
-    print(f"(b) vae_nb Learner, batch 32:                 {own32:6.0f} images/s {spread('vae_nb_32'):>12} ({55_000/own32:5.1f} s per epoch)  {own32/ref:.2f}x the reference")
-    print(f"(b2) the same, channels-last, bf16:           {own32_bf16:6.0f} images/s {spread('vae_nb_32_bf16'):>12} ({55_000/own32_bf16:5.1f} s per epoch)  {own32_bf16/ref:.2f}x the reference")
-    print(f"(c) vae_nb Learner, batch {a.bs}, channels-last: {own_big:6.0f} images/s {spread('vae_nb_big'):>12} ({55_000/own_big:5.1f} s per epoch)  {own_big/ref:.2f}x the reference")
-    print(f"(d) the same, bf16 autocast:                  {own_bf16:6.0f} images/s {spread('vae_nb_big_bf16'):>12} ({55_000/own_bf16:5.1f} s per epoch)  {own_bf16/ref:.2f}x the reference")
-    print(f"(e) wider network, batch 128, CL, bf16:       {wide:6.0f} images/s {spread('wide_128_bf16'):>12} ({55_000/wide:5.1f} s per epoch, {wide_flops/1e6:.1f} MFLOP per image)")
-    print(f"fp32 matmul: {gflops:.0f} GFLOP/s {spread('matmul_gflops')} -> limit {limit:.0f} images/s for the reference's network: "
-          f"(c) reaches {own_big/limit:.0%} of it, (d) {own_bf16/limit:.0%}; (e) runs at {wide*wide_flops/1e9:.0f} GFLOP/s, {wide/wide_limit:.0%} of its network's limit")
+    lines = [('reference_32', "(a) reference data path, batch 32"), ('vae_nb_32', "(b) vae_nb Learner, batch 32"),
+             ('vae_nb_32_bf16', "(b2) the same, channels-last, bf16"), ('vae_nb_big', f"(c) vae_nb Learner, batch {a.bs}, channels-last"),
+             ('vae_nb_big_bf16', "(d) the same, bf16 autocast"), ('wide_128_bf16', "(e) wider network, batch 128, CL, bf16")]
+    print(f"medians of {a.reps} runs [range]; ratios and fractions of the fp32 limit are medians of each run's own:")
+    for k, name in lines:
+        print(f"{name+':':47} {med[k]:6.0f} images/s {spread(k):>12} ({55_000/med[k]:5.1f} s per epoch)  "
+              f"{ratio[k]:.2f}x the reference, {fraction[k]:.0%} of the fp32 limit")
+    print(f"fp32 matmul: {gflops:.0f} GFLOP/s {spread('matmul_gflops')}: a limit of {limit:.0f} images/s for the reference's network "
+          f"({flops/1e6:.2f} MFLOP per image), {wide_limit:.0f} for the wider one ({wide_flops/1e6:.1f} MFLOP)")
     if a.save:
         res = dict(threads=torch.get_num_threads(), cpu=torch.backends.cpu.get_cpu_capability(), machine=platform.machine(),
                    mflop_per_image=flops/1e6, wide_mflop_per_image=wide_flops/1e6, vae_nb_bs=a.bs, reps=a.reps, **med,
-                   limit=limit, wide_limit=wide_limit, runs=runs)
+                   limit=limit, wide_limit=wide_limit, ratio=ratio, fraction=fraction, runs=runs)
         with open(a.save, 'w') as f: json.dump(res, f, indent=2)
         print(f"wrote {a.save}")
