@@ -117,17 +117,17 @@ if __name__ == '__main__':
     med = {k: statistics.median(v) for k,v in runs.items()}
     # Ratios and fractions are taken within each rep, whose loops ran minutes apart at most, then their median:
     # that cancels the machine's slower drift better than a ratio of medians.
-    mflop = dict(reference_32=flops, vae_nb_32=flops, vae_nb_32_bf16=flops, vae_nb_big=flops, vae_nb_big_bf16=flops, wide_128_bf16=wide_flops)
-    ratio = {k: statistics.median(r/r0 for r, r0 in zip(runs[k], runs['reference_32'])) for k in mflop}
-    fraction = {k: statistics.median(r*mflop[k]/(g*1e9) for r, g in zip(runs[k], runs['matmul_gflops'])) for k in mflop}
+    lines = [('reference_32', "(a) reference data path, batch 32", flops), ('vae_nb_32', "(b) vae_nb Learner, batch 32", flops),
+             ('vae_nb_32_bf16', "(b2) the same, channels-last, bf16", flops),
+             ('vae_nb_big', f"(c) vae_nb Learner, batch {a.bs}, channels-last", flops),
+             ('vae_nb_big_bf16', "(d) the same, bf16 autocast", flops), ('wide_128_bf16', "(e) wider network, batch 128, CL, bf16", wide_flops)]
+    ratio = {k: statistics.median(r/r0 for r, r0 in zip(runs[k], runs['reference_32'])) for k, _, _ in lines}
+    fraction = {k: statistics.median(r*f/(g*1e9) for r, g in zip(runs[k], runs['matmul_gflops'])) for k, _, f in lines}
     gflops = med['matmul_gflops']
     limit, wide_limit = gflops*1e9/flops, gflops*1e9/wide_flops
     spread = lambda k: f"[{min(runs[k]):.0f}-{max(runs[k]):.0f}]"
-    lines = [('reference_32', "(a) reference data path, batch 32"), ('vae_nb_32', "(b) vae_nb Learner, batch 32"),
-             ('vae_nb_32_bf16', "(b2) the same, channels-last, bf16"), ('vae_nb_big', f"(c) vae_nb Learner, batch {a.bs}, channels-last"),
-             ('vae_nb_big_bf16', "(d) the same, bf16 autocast"), ('wide_128_bf16', "(e) wider network, batch 128, CL, bf16")]
     print(f"medians of {a.reps} runs [range]; ratios and fractions of the fp32 limit are medians of each run's own:")
-    for k, name in lines:
+    for k, name, _ in lines:
         print(f"{name+':':47} {med[k]:6.0f} images/s {spread(k):>12} ({55_000/med[k]:5.1f} s per epoch)  "
               f"{ratio[k]:.2f}x the reference, {fraction[k]:.0%} of the fp32 limit")
     print(f"fp32 matmul: {gflops:.0f} GFLOP/s {spread('matmul_gflops')}: a limit of {limit:.0f} images/s for the reference's network "

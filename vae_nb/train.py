@@ -393,8 +393,8 @@ def _argv(argv, parser=None):
     "Accept `--train-subset` as well as `--train_subset`; flags `parser` knows as they are (`--no-progress`) stay."
     known = parser._option_string_actions if parser else {}
     def fix(a):
-        name, eq, val = a[2:].partition('=')
         if not a.startswith('--'): return a
+        name, eq, val = a[2:].partition('=')
         for cand in (name, name.replace('-', '_'), name.replace('_', '-')):  # as written, then either spelling
             if '--' + cand in known: return '--' + cand + eq + val
         return '--' + name.replace('-', '_') + eq + val
