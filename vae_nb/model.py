@@ -104,9 +104,21 @@ def forward_layers(self:Decoder, z):
     "The plain layer-by-layer forward pass."
     return self.conv_net(self.conv_in(z[:, :, None, None]))
 
+Decoder.fp32_layers = ('convtranspose2d_2',)  # under autocast these run in fp32: oneDNN's bf16 kernel for them is slower
+
+@patch
+def forward_autocast(self:Decoder, z):
+    "The plain layers, for autocast; those named in `fp32_layers` run in fp32 with autocast off."
+    h = self.conv_in(z[:, :, None, None])
+    for name, layer in self.conv_net.named_children():
+        if name not in self.fp32_layers: h = layer(h)
+        else:
+            with torch.autocast(h.device.type, enabled=False): h = layer(h.float())
+    return h
+
 @patch
 def forward(self:Decoder, z):
-    if torch.is_autocast_enabled(z.device.type): return self.forward_layers(z)
+    if torch.is_autocast_enabled(z.device.type): return self.forward_autocast(z)
     w = self.conv_in.weight[:, :, 1:3, 1:3]                                           # a 1x1 input meets only these taps
     h = torch.einsum('bd,dchw->bchw', z, w) + self.conv_in.bias.view(1, -1, 1, 1)
     h = self.conv_net[:-2](_like_weights(h, self.conv_net[0]))
