@@ -1,15 +1,18 @@
 """Training speed of the reference's data path against vae_nb's loop, in one process, on the reference's model, loss and optimizer (and the wider network in (e)).
 
-(a) the reference: torchvision MNIST + Compose([Resize(28), ToTensor(), Normalize(0.5, 0.5)]) + DataLoader(batch 32, shuffle);
-(b) vae_nb's Learner at batch 32 (in-memory uint8 batches), and (b2) the same with channels-last and bf16 autocast;
+(a) the reference: torchvision MNIST + Compose([Resize(28), ToTensor(), Normalize(0.5, 0.5)]) + DataLoader(batch 32, shuffle), plain Adam;
+(b) vae_nb's Learner at batch 32 (in-memory uint8 batches), the reference's settings;
+(b2) the same with channels-last, bf16 autocast and Adam's fused kernel;
 (c) vae_nb's Learner at its own recipe's batch size, channels-last;
-(d) the same with the forward pass under bfloat16 autocast;
-(e) the wider network's recipe (encoder 64-128-128-128, decoder 128-128-128-64, batch 128, channels-last, bf16).
-Each loop is timed `--reps` times, interleaved, and the median is reported, because a shared machine's speed drifts.
-Prints images/s for each, their ratios, and how close each comes to the fp32 matrix-multiply limit of this machine
-for its own network's FLOPs.
+(d) the same with bf16 autocast and Adam's fused kernel (the recipe's settings);
+(e) the wider network's recipe (encoder 64-128-128-128, decoder 128-128-128-64, batch 128, channels-last, bf16, fused Adam).
+A shared machine's speed drifts from second to second, so the loops take turns: every round runs each loop (and an
+fp32 matrix-multiply probe) for about the same number of images, each round starting one loop later, and each loop's
+speed is its images over its time summed over all rounds. Loops compared with each other thus ran through the same
+slow and fast spells. Prints images/s for each, their ratio to the reference, and how close each comes to the fp32
+matrix-multiply limit of this machine for its own network's FLOPs.
 
-    python bench/epoch_speed.py [--steps 150] [--bs 256] [--reps 3] [--threads N] [--data_dir DIR] [--save bench/results.json]
+    python bench/epoch_speed.py [--rounds 40] [--bs 256] [--threads N] [--data_dir DIR] [--save bench/results.json]
 """
 import argparse, json, platform, statistics, time
 import torch
@@ -21,7 +24,7 @@ from torchvision.datasets import MNIST
 from vae_nb.data import Batches, data_root, find_mnist, mnist_splits
 from vae_nb.model import VAE
 from vae_nb.loss import vae_loss
-from vae_nb.train import Learner, Callback, CancelFit, ChannelsLast, MixedPrecision
+from vae_nb.train import Learner, ChannelsLast, MixedPrecision
 
 def train_flops_per_image(model: VAE) -> float:
     "Multiply-adds of one forward pass, x2 for FLOPs, x3 for forward + backward."
@@ -36,105 +39,108 @@ def train_flops_per_image(model: VAE) -> float:
     for h in hooks: h.remove()
     return 2*3*sum(macs)
 
-def matmul_gflops(n=1024, reps=30) -> float:
-    "Sustained fp32 matrix-multiply rate of this machine at the current thread count."
+def matmul_probe(n=1024):
+    "A stepper of fp32 1024x1024 matrix products; its rate in GFLOP/s is its 'images' (FLOPs/1e9) over its time."
     a, b = torch.randn(n, n), torch.randn(n, n)
-    for _ in range(5): a @ b
-    t = time.perf_counter()
-    for _ in range(reps): a @ b
-    return 2*n**3*reps/(time.perf_counter() - t)/1e9
+    def run(steps):
+        for _ in range(steps): a @ b
+        return steps*2*n**3/1e9
+    return run
 
-def time_reference(root, steps, warmup):
-    "Images/s of the reference's data path and training step."
+def reference_loop(root):
+    "A stepper of the reference's data path and training step: `run(steps)` trains `steps` batches of 32, returns the images."
     tf = T.Compose([T.Resize(28), T.ToTensor(), T.Normalize(0.5, 0.5)])
     ds = ConcatDataset([MNIST(root, train=True, transform=tf), MNIST(root, train=False, transform=tf)])
     dl = DataLoader(ds, batch_size=32, shuffle=True, drop_last=True)
     torch.manual_seed(0)
     model = VAE(); opt = torch.optim.Adam(model.parameters(), lr=5e-4)
     it = iter(dl)
-    for i in range(warmup + steps):
-        if i == warmup: t = time.perf_counter()
-        x, _ = next(it)
-        recon, mu, log_var = model(x)
-        loss = vae_loss(recon, x, mu, log_var).total
-        opt.zero_grad(); loss.backward(); opt.step()
-    return steps*32/(time.perf_counter() - t)
-
-class _Timer(Callback):
-    "Start the clock after `warmup` steps, stop the fit after `warmup + steps`."
-    def __init__(self, steps, warmup): self.steps, self.warmup = steps, warmup
-    def after_batch(self, learn):
-        if learn.step == self.warmup: self.t = time.perf_counter()
-        if learn.step == self.warmup + self.steps:
-            self.rate = self.steps*len(learn.xb)/(time.perf_counter() - self.t)
-            raise CancelFit()
+    def run(steps):
+        nonlocal it
+        for _ in range(steps):
+            try: x, _ = next(it)
+            except StopIteration: it = iter(dl); x, _ = next(it)
+            recon, mu, log_var = model(x)
+            loss = vae_loss(recon, x, mu, log_var).total
+            opt.zero_grad(); loss.backward(); opt.step()
+        return steps*32
+    return run
 
 WIDE = dict(enc_channels=(64, 128, 128, 128), dec_channels=(128, 128, 128, 64))
 
-def time_vae_nb(images, labels, bs, steps, warmup, channels_last=False, bf16=False, **model_kw):
-    "Images/s of vae_nb's Learner (the loop `vae_train` runs, without writing files)."
+def vae_nb_loop(images, labels, bs, channels_last=False, bf16=False, fused=False, **model_kw):
+    "A stepper of vae_nb's Learner (the step `vae_train` runs, without writing files or evaluating)."
     torch.manual_seed(0)
     model = VAE(**model_kw)
-    timer = _Timer(steps, warmup)
-    cbs = [timer]
-    if channels_last:
-        model = model.to(memory_format=torch.channels_last); cbs.append(ChannelsLast())
+    cbs = []
+    if channels_last: model = model.to(memory_format=torch.channels_last); cbs.append(ChannelsLast())
     if bf16: cbs.append(MixedPrecision())
-    learn = Learner(model, Batches(images, labels, bs=bs, shuffle=True, drop_last=True), cbs=cbs)
-    learn.fit(10**6)
-    return timer.rate
+    opt_func = lambda params, lr: torch.optim.Adam(params, lr=lr, fused=fused or None)
+    learn = Learner(model, Batches(images, labels, bs=bs, shuffle=True, drop_last=True), cbs=cbs, opt_func=opt_func)
+    learn.callback('before_fit'); learn.model.train(); learn.callback('before_epoch')
+    batches = iter(learn.train_dl)
+    def run(steps):
+        nonlocal batches
+        for learn.iter in range(steps):
+            try: learn.xb, _ = next(batches)
+            except StopIteration: batches = iter(learn.train_dl); learn.xb, _ = next(batches)
+            learn.one_batch()
+        return steps*bs
+    return run
 
 if __name__ == '__main__':
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('--steps', type=int, default=150, help='timed steps at batch 32 (fewer at the larger batch)')
+    p.add_argument('--rounds', type=int, default=40, help='turns each loop takes, of about 512 images each')
     p.add_argument('--bs', type=int, default=256, help="batch size of vae_nb's own recipe")
-    p.add_argument('--reps', type=int, default=3, help='timings of each loop, interleaved; the median is reported')
     p.add_argument('--threads', type=int, default=None)
     p.add_argument('--data_dir', default=None)
     p.add_argument('--save', default=None, help='also write the figures to this JSON file')
     a = p.parse_args()
+    if a.rounds < 3: p.error('--rounds must be 3 or more')
     if a.threads: torch.set_num_threads(a.threads)
     if find_mnist(a.data_dir) is None: raise SystemExit(f"MNIST not found under {data_root(a.data_dir)}; set VAE_NB_DATA or --data_dir")
     folder = find_mnist(a.data_dir)
     root = folder.parent.parent  # torchvision wants the folder that holds MNIST/raw
     x, y = mnist_splits(a.data_dir)['train']
-    flops = train_flops_per_image(VAE())
+    flops, wide_flops = train_flops_per_image(VAE()), train_flops_per_image(VAE(**WIDE))
     print(f"threads {torch.get_num_threads()}, {torch.backends.cpu.get_cpu_capability()}; "
-          f"one training step costs {flops/1e6:.2f} MFLOP per image")
-    big_steps = max(20, a.steps*64//a.bs)  # twice the images of the batch-32 loops: a big batch's step is longer to settle
-    wide_flops = train_flops_per_image(VAE(**WIDE))
-    loops = dict(reference_32=lambda: time_reference(root, a.steps, 20),
-                 vae_nb_32=lambda: time_vae_nb(x, y, 32, a.steps, 20),
-                 vae_nb_32_bf16=lambda: time_vae_nb(x, y, 32, a.steps, 20, channels_last=True, bf16=True),
-                 vae_nb_big=lambda: time_vae_nb(x, y, a.bs, big_steps, 5, channels_last=True),
-                 vae_nb_big_bf16=lambda: time_vae_nb(x, y, a.bs, big_steps, 5, channels_last=True, bf16=True),
-                 wide_128_bf16=lambda: time_vae_nb(x, y, 128, max(1, a.steps//2), 5, channels_last=True, bf16=True, **WIDE),
-                 matmul_gflops=matmul_gflops)
-    runs, keys = {k: [] for k in loops}, list(loops)
-    for rep in range(a.reps):
-        for k in keys[rep % len(keys):] + keys[:rep % len(keys)]: runs[k].append(loops[k]())  # each rep starts one loop later
-        print(f"rep {rep+1}/{a.reps}: " + ", ".join(f"{k} {v[-1]:.0f}" for k,v in runs.items()), flush=True)
-    med = {k: statistics.median(v) for k,v in runs.items()}
-    # Ratios and fractions are taken within each rep, whose loops ran minutes apart at most, then their median:
-    # that cancels the machine's slower drift better than a ratio of medians.
-    lines = [('reference_32', "(a) reference data path, batch 32", flops), ('vae_nb_32', "(b) vae_nb Learner, batch 32", flops),
-             ('vae_nb_32_bf16', "(b2) the same, channels-last, bf16", flops),
-             ('vae_nb_big', f"(c) vae_nb Learner, batch {a.bs}, channels-last", flops),
-             ('vae_nb_big_bf16', "(d) the same, bf16 autocast", flops), ('wide_128_bf16', "(e) wider network, batch 128, CL, bf16", wide_flops)]
-    ratio = {k: statistics.median(r/r0 for r, r0 in zip(runs[k], runs['reference_32'])) for k, _, _ in lines}
-    fraction = {k: statistics.median(r*f/(g*1e9) for r, g in zip(runs[k], runs['matmul_gflops'])) for k, _, f in lines}
-    gflops = med['matmul_gflops']
+          f"one training step costs {flops/1e6:.2f} MFLOP per image", flush=True)
+    fast = dict(channels_last=True, bf16=True, fused=True)
+    # (stepper, steps per turn, description, FLOPs per image)
+    loops = dict(reference_32=(reference_loop(root), 16, "(a) reference data path, batch 32", flops),
+                 vae_nb_32=(vae_nb_loop(x, y, 32), 16, "(b) vae_nb Learner, batch 32", flops),
+                 vae_nb_32_bf16=(vae_nb_loop(x, y, 32, **fast), 16, "(b2) the same, channels-last, bf16, fused Adam", flops),
+                 vae_nb_big=(vae_nb_loop(x, y, a.bs, channels_last=True), max(1, 512//a.bs), f"(c) vae_nb Learner, batch {a.bs}, channels-last", flops),
+                 vae_nb_big_bf16=(vae_nb_loop(x, y, a.bs, **fast), max(1, 512//a.bs), "(d) the same, bf16, fused Adam", flops),
+                 wide_128_bf16=(vae_nb_loop(x, y, 128, **fast, **WIDE), 2, "(e) wider network, batch 128, CL, bf16, fused", wide_flops),
+                 matmul_gflops=(matmul_probe(), 4, None, None))
+    for run, steps, *_ in loops.values(): run(steps); run(steps)  # warm-up: oneDNN primitives, allocator, DataLoader start
+    keys = list(loops)
+    done, secs = {k: [] for k in keys}, {k: [] for k in keys}
+    for r in range(a.rounds):
+        for k in keys[r % len(keys):] + keys[:r % len(keys)]:  # each round starts one loop later
+            run, steps, *_ = loops[k]
+            t = time.perf_counter(); done[k].append(run(steps)); secs[k].append(time.perf_counter() - t)
+        if (r + 1) % 10 == 0 or r + 1 == a.rounds: print(f"round {r+1}/{a.rounds}", flush=True)
+    rate = {k: sum(done[k])/sum(secs[k]) for k in keys}
+    # The spread: the same figure over each third of the rounds.
+    thirds = [range(i*a.rounds//3, (i+1)*a.rounds//3) for i in range(3)]
+    part = {k: [sum(done[k][i] for i in t)/sum(secs[k][i] for i in t) for t in thirds] for k in keys}
+    gflops = rate['matmul_gflops']
+    lines = [(k, name, f) for k, (_, _, name, f) in loops.items() if name]
+    ratio = {k: rate[k]/rate['reference_32'] for k, _, _ in lines}
+    fraction = {k: rate[k]*f/(gflops*1e9) for k, _, f in lines}
     limit, wide_limit = gflops*1e9/flops, gflops*1e9/wide_flops
-    spread = lambda k: f"[{min(runs[k]):.0f}-{max(runs[k]):.0f}]"
-    print(f"medians of {a.reps} runs [range]; ratios and fractions of the fp32 limit are medians of each run's own:")
+    spread = lambda k: f"[{min(part[k]):.0f}-{max(part[k]):.0f}]"
+    print(f"{a.rounds} interleaved rounds; images/s over all of them [lowest-highest of each third of the rounds]:")
     for k, name, _ in lines:
-        print(f"{name+':':47} {med[k]:6.0f} images/s {spread(k):>12} ({55_000/med[k]:5.1f} s per epoch)  "
+        print(f"{name+':':48} {rate[k]:6.0f} images/s {spread(k):>12} ({55_000/rate[k]:5.1f} s per epoch)  "
               f"{ratio[k]:.2f}x the reference, {fraction[k]:.0%} of the fp32 limit")
     print(f"fp32 matmul: {gflops:.0f} GFLOP/s {spread('matmul_gflops')}: a limit of {limit:.0f} images/s for the reference's network "
           f"({flops/1e6:.2f} MFLOP per image), {wide_limit:.0f} for the wider one ({wide_flops/1e6:.1f} MFLOP)")
     if a.save:
         res = dict(threads=torch.get_num_threads(), cpu=torch.backends.cpu.get_cpu_capability(), machine=platform.machine(),
-                   mflop_per_image=flops/1e6, wide_mflop_per_image=wide_flops/1e6, vae_nb_bs=a.bs, reps=a.reps, **med,
-                   limit=limit, wide_limit=wide_limit, ratio=ratio, fraction=fraction, runs=runs)
+                   mflop_per_image=flops/1e6, wide_mflop_per_image=wide_flops/1e6, vae_nb_bs=a.bs, rounds=a.rounds, **rate,
+                   limit=limit, wide_limit=wide_limit, ratio=ratio, fraction=fraction, thirds=part)
         with open(a.save, 'w') as f: json.dump(res, f, indent=2)
         print(f"wrote {a.save}")
