@@ -1,20 +1,21 @@
-"""Training speed of the reference's data path against vae_nb's loop, in one process, on the reference's model, loss and optimizer (and the wider network in (e)).
+"""Training speed of the reference's data path against vae_nb's loop, in one process, on the reference's model and loss (and the wider network in (e)).
 
 (a) the reference: torchvision MNIST + Compose([Resize(28), ToTensor(), Normalize(0.5, 0.5)]) + DataLoader(batch 32, shuffle), plain Adam;
 (b) vae_nb's Learner at batch 32 (in-memory uint8 batches), the reference's settings;
 (b2) the same with channels-last, bf16 autocast and Adam's fused kernel;
 (c) vae_nb's Learner at its own recipe's batch size, channels-last;
-(d) the same with bf16 autocast and Adam's fused kernel (the recipe's settings);
+(d0) the same with bf16 autocast in every layer and Adam's fused kernel;
+(d) the same with the decoder's `fp32_layers` in fp32 (the default under bf16: the batch-256 recipe's step);
 (e) the wider network's recipe (encoder 64-128-128-128, decoder 128-128-128-64, batch 128, channels-last, bf16, fused Adam).
-A shared machine's speed drifts from second to second, so the loops take turns: every round runs each loop (and an
-fp32 matrix-multiply probe) for about the same number of images, each round starting one loop later, and each loop's
+A shared machine's speed drifts from second to second, so the loops take turns: every round runs each loop for 1,024
+images and an fp32 matrix-multiply probe for about as long, each round starting one loop later, and each loop's
 speed is its images over its time summed over all rounds. Loops compared with each other thus ran through the same
 slow and fast spells. Prints images/s for each, their ratio to the reference, and how close each comes to the fp32
 matrix-multiply limit of this machine for its own network's FLOPs.
 
-    python bench/epoch_speed.py [--rounds 40] [--bs 256] [--threads N] [--data_dir DIR] [--save bench/results.json]
+    python bench/epoch_speed.py [--rounds 32] [--bs 256] [--threads N] [--data_dir DIR] [--save bench/results.json]
 """
-import argparse, json, platform, statistics, time
+import argparse, json, platform, time
 import torch
 from torch import nn
 from torch.utils.data import ConcatDataset, DataLoader
@@ -68,10 +69,11 @@ def reference_loop(root):
 
 WIDE = dict(enc_channels=(64, 128, 128, 128), dec_channels=(128, 128, 128, 64))
 
-def vae_nb_loop(images, labels, bs, channels_last=False, bf16=False, fused=False, **model_kw):
+def vae_nb_loop(images, labels, bs, channels_last=False, bf16=False, fused=False, fp32_layers=None, **model_kw):
     "A stepper of vae_nb's Learner (the step `vae_train` runs, without writing files or evaluating)."
     torch.manual_seed(0)
     model = VAE(**model_kw)
+    if fp32_layers is not None: model.decoder.fp32_layers = fp32_layers
     cbs = []
     if channels_last: model = model.to(memory_format=torch.channels_last); cbs.append(ChannelsLast())
     if bf16: cbs.append(MixedPrecision())
@@ -90,7 +92,7 @@ def vae_nb_loop(images, labels, bs, channels_last=False, bf16=False, fused=False
 
 if __name__ == '__main__':
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('--rounds', type=int, default=40, help='turns each loop takes, of about 512 images each')
+    p.add_argument('--rounds', type=int, default=32, help='turns each loop takes, of 1,024 images each')
     p.add_argument('--bs', type=int, default=256, help="batch size of vae_nb's own recipe")
     p.add_argument('--threads', type=int, default=None)
     p.add_argument('--data_dir', default=None)
@@ -107,13 +109,15 @@ if __name__ == '__main__':
           f"one training step costs {flops/1e6:.2f} MFLOP per image", flush=True)
     fast = dict(channels_last=True, bf16=True, fused=True)
     # (stepper, steps per turn, description, FLOPs per image)
-    loops = dict(reference_32=(reference_loop(root), 16, "(a) reference data path, batch 32", flops),
-                 vae_nb_32=(vae_nb_loop(x, y, 32), 16, "(b) vae_nb Learner, batch 32", flops),
-                 vae_nb_32_bf16=(vae_nb_loop(x, y, 32, **fast), 16, "(b2) the same, channels-last, bf16, fused Adam", flops),
-                 vae_nb_big=(vae_nb_loop(x, y, a.bs, channels_last=True), max(1, 512//a.bs), f"(c) vae_nb Learner, batch {a.bs}, channels-last", flops),
-                 vae_nb_big_bf16=(vae_nb_loop(x, y, a.bs, **fast), max(1, 512//a.bs), "(d) the same, bf16, fused Adam", flops),
-                 wide_128_bf16=(vae_nb_loop(x, y, 128, **fast, **WIDE), 2, "(e) wider network, batch 128, CL, bf16, fused", wide_flops),
-                 matmul_gflops=(matmul_probe(), 4, None, None))
+    big = max(1, 1024//a.bs)
+    loops = dict(reference_32=(reference_loop(root), 32, "(a) reference data path, batch 32", flops),
+                 vae_nb_32=(vae_nb_loop(x, y, 32), 32, "(b) vae_nb Learner, batch 32", flops),
+                 vae_nb_32_bf16=(vae_nb_loop(x, y, 32, **fast), 32, "(b2) the same, channels-last, bf16, fused Adam", flops),
+                 vae_nb_big=(vae_nb_loop(x, y, a.bs, channels_last=True), big, f"(c) vae_nb Learner, batch {a.bs}, channels-last", flops),
+                 vae_nb_big_bf16_all=(vae_nb_loop(x, y, a.bs, **fast, fp32_layers=()), big, "(d0) the same, bf16 in every layer, fused Adam", flops),
+                 vae_nb_big_bf16=(vae_nb_loop(x, y, a.bs, **fast), big, "(d) the same, bf16 but fp32_layers, fused Adam", flops),
+                 wide_128_bf16=(vae_nb_loop(x, y, 128, **fast, **WIDE), 8, "(e) wider network, batch 128, CL, bf16, fused", wide_flops),
+                 matmul_gflops=(matmul_probe(), 40, None, None))
     for run, steps, *_ in loops.values(): run(steps); run(steps)  # warm-up: oneDNN primitives, allocator, DataLoader start
     keys = list(loops)
     done, secs = {k: [] for k in keys}, {k: [] for k in keys}
@@ -142,5 +146,5 @@ if __name__ == '__main__':
         res = dict(threads=torch.get_num_threads(), cpu=torch.backends.cpu.get_cpu_capability(), machine=platform.machine(),
                    mflop_per_image=flops/1e6, wide_mflop_per_image=wide_flops/1e6, vae_nb_bs=a.bs, rounds=a.rounds, **rate,
                    limit=limit, wide_limit=wide_limit, ratio=ratio, fraction=fraction, thirds=part)
-        with open(a.save, 'w') as f: json.dump(res, f, indent=2)
+        with open(a.save, 'w') as f: json.dump(res, f, indent=2); f.write('\n')
         print(f"wrote {a.save}")

@@ -104,14 +104,14 @@ def forward_layers(self:Decoder, z):
     "The plain layer-by-layer forward pass."
     return self.conv_net(self.conv_in(z[:, :, None, None]))
 
-Decoder.fp32_layers = ('convtranspose2d_2',)  # under autocast these run in fp32: oneDNN's bf16 kernel for them is slower
+Decoder.fp32_layers = ('convtranspose2d_2',)  # under autocast on a CPU these run in fp32: oneDNN's bf16 kernel for them is slower
 
 @patch
 def forward_autocast(self:Decoder, z):
-    "The plain layers, for autocast; those named in `fp32_layers` run in fp32 with autocast off."
+    "The plain layers, for autocast; on a CPU those named in `fp32_layers` run in fp32 with autocast off."
     h = self.conv_in(z[:, :, None, None])
     for name, layer in self.conv_net.named_children():
-        if name not in self.fp32_layers: h = layer(h)
+        if name not in self.fp32_layers or h.device.type != 'cpu': h = layer(h)
         else:
             with torch.autocast(h.device.type, enabled=False): h = layer(h.float())
     return h

@@ -18,7 +18,7 @@ from fastcore.script import anno_parser
 from tqdm.auto import tqdm
 
 from .data import Batches, mnist_splits, normalize, show_images
-from .model import VAE, CheckpointError, atomic_write, load_checkpoint, load_model, save_checkpoint
+from .model import VAE, Decoder, CheckpointError, atomic_write, load_checkpoint, load_model, save_checkpoint
 from .loss import vae_loss
 
 # %% auto #0
@@ -322,7 +322,7 @@ def train(epochs:int=30, # Total number of epochs
           progress:bool=True, # Progress bars and a line per epoch (`--no-progress` turns them off)
          ) -> Learner:
     "Train a VAE (the reference's recipe by default), then evaluate it on the test split; returns the `Learner`."
-    ckpt = None
+    ckpt, fp32_layers = None, list(Decoder.fp32_layers) if bf16 else []
     if resume is not None:
         ckpt = load_checkpoint(resume)
         if ckpt.get('format') != 'vae_nb' or 'train_config' not in ckpt or 'optimizer' not in ckpt:
@@ -331,6 +331,7 @@ def train(epochs:int=30, # Total number of epochs
         lr, bs, z_dim, kl_weight, kl_warmup, free_bits, lr_schedule, seed, channels_last, data_dir, sample, train_subset, save_every = (
             saved[k] for k in ('lr bs z_dim kl_weight kl_warmup free_bits lr_schedule seed channels_last data_dir sample train_subset save_every'.split()))
         enc_channels, dec_channels, bf16, fused = (saved.get(k, d) for k, d in (('enc_channels', enc_channels), ('dec_channels', dec_channels), ('bf16', False), ('fused', False)))
+        fp32_layers = saved.get('fp32_layers', [])  # runs from before the setting took every layer in bf16
         out = out or str(Path(resume).parent)
         if epochs <= ckpt['epoch']: raise ValueError(f"{resume} has {ckpt['epoch']} epochs done already; pass a larger --epochs (the total)")
     check_settings(epochs, lr, bs, z_dim, kl_weight, kl_warmup, free_bits, threads, train_subset, lr_schedule, save_every)
@@ -339,7 +340,7 @@ def train(epochs:int=30, # Total number of epochs
     out = Path(out or Path('runs')/datetime.now().strftime('%Y%m%d-%H%M%S'))
     _check_writable(out)
     config = dict(epochs=epochs, lr=lr, bs=bs, z_dim=z_dim, enc_channels=enc_channels, dec_channels=dec_channels, kl_weight=kl_weight, kl_warmup=kl_warmup, free_bits=free_bits,
-                  lr_schedule=lr_schedule, seed=seed, device=str(dev), threads=threads, channels_last=channels_last, bf16=bf16, fused=fused,
+                  lr_schedule=lr_schedule, seed=seed, device=str(dev), threads=threads, channels_last=channels_last, bf16=bf16, fp32_layers=fp32_layers, fused=fused,
                   data_dir=data_dir, sample=sample, train_subset=train_subset, save_every=save_every)
 
     if threads: torch.set_num_threads(threads)
@@ -350,6 +351,8 @@ def train(epochs:int=30, # Total number of epochs
     torch.manual_seed(seed)
     model = VAE(z_dim=z_dim, enc_channels=enc_channels, dec_channels=dec_channels).to(dev)
     if channels_last: model = model.to(memory_format=torch.channels_last)
+    if set(fp32_layers) - dict(model.decoder.conv_net.named_children()).keys(): raise ValueError(f"fp32_layers {fp32_layers} are not all decoder layers")
+    model.decoder.fp32_layers = tuple(fp32_layers)  # the decoder layers kept in fp32 under bf16 autocast (see the model notebook)
     dl = Batches(x_train, y_train, bs=bs, shuffle=True, drop_last=True, seed=seed, device=dev)
     cbs = [RunFolder(out, config, fixed_images=splits['valid'][0][:16], save_every=save_every)]
     if progress: cbs.append(ProgressCB())
