@@ -113,7 +113,7 @@ def forward_autocast(self:Decoder, z):
     for name, layer in self.conv_net.named_children():
         if name not in self.fp32_layers or h.device.type != 'cpu': h = layer(h)
         else:
-            with torch.autocast(h.device.type, enabled=False): h = layer(h.float())
+            with torch.autocast(h.device.type, enabled=False): h = layer(h.to(self.conv_in.weight.dtype))
     return h
 
 @patch

@@ -24,8 +24,8 @@ from .loss import vae_loss
 # %% auto #0
 __all__ = ['PRETRAINED', 'evaluate', 'Callback', 'CancelFit', 'TrainingDiverged', 'Learner', 'MetricsCB', 'KLWarmup', 'one_cycle',
            'OneCycleLR', 'plot_history', 'summary_line', 'ProgressCB', 'epoch_figure', 'RunFolder', 'pick_device',
-           'check_settings', 'train', 'ChannelsLast', 'MixedPrecision', 'vae_train', 'load_pretrained',
-           'evaluate_checkpoint', 'vae_eval']
+           'run_fp32_layers', 'check_settings', 'train', 'ChannelsLast', 'MixedPrecision', 'vae_train',
+           'load_pretrained', 'evaluate_checkpoint', 'vae_eval']
 
 # %% ../nbs/03_train.ipynb #e2fb113f
 @torch.no_grad()
@@ -285,6 +285,21 @@ def _widths(v, name:str) -> list:
     if len(ws) != 4 or any(w <= 0 for w in ws): raise ValueError(f"{name} must be 4 positive integers such as '32,64,64,64', got {v!r}")
     return ws
 
+_DECODER_LAYERS = [n for n, _ in Decoder(z_dim=1, channels=(1, 1, 1, 1)).conv_net.named_children()]
+
+def _fp32_layers(v) -> list:
+    "Decoder layer names from a list or a comma-separated string; None: `Decoder.fp32_layers`; 'none': no layer."
+    if v is None: v = Decoder.fp32_layers
+    names = [] if v in ('none', '') else [o.strip() for o in v.split(',')] if isinstance(v, str) else list(v)
+    if any(n not in _DECODER_LAYERS for n in names):
+        raise ValueError(f"fp32_layers must be decoder layers ({', '.join(_DECODER_LAYERS)}) or 'none', got {v!r}")
+    return names
+
+def run_fp32_layers(config:dict) -> list:
+    "The decoder layers a run's config kept in fp32 under bf16 (unrecorded: convtranspose2d_2 if it records `fused`, none if older)."
+    if not config.get('bf16'): return []
+    return config.get('fp32_layers', ['convtranspose2d_2'] if 'fused' in config else [])
+
 def check_settings(epochs, lr, bs, z_dim, kl_weight, kl_warmup, free_bits, threads, train_subset, lr_schedule, save_every):
     "Raise `ValueError` naming the first bad setting."
     checks = [(epochs, 'epochs', lambda v: isinstance(v, int) and v > 0), (bs, 'bs', lambda v: isinstance(v, int) and v > 0),
@@ -312,6 +327,7 @@ def train(epochs:int=30, # Total number of epochs
           threads:int=None, # CPU threads for PyTorch (default: PyTorch's choice)
           channels_last:bool=False, # Use the channels-last memory format
           bf16:bool=False, # Forward pass under bfloat16 autocast
+          fp32_layers:str=None, # Under bf16 on a CPU, decoder layers kept in fp32: comma-separated, or 'none' (default: the model's)
           fused:bool=False, # Adam's fused kernel: one pass per tensor, faster, not bit-identical to the reference's Adam
           data_dir:str=None, # Folder holding MNIST/raw (default: $VAE_NB_DATA or the cache)
           sample:bool=False, # Train on the small sample shipped with vae_nb
@@ -322,7 +338,7 @@ def train(epochs:int=30, # Total number of epochs
           progress:bool=True, # Progress bars and a line per epoch (`--no-progress` turns them off)
          ) -> Learner:
     "Train a VAE (the reference's recipe by default), then evaluate it on the test split; returns the `Learner`."
-    ckpt, fp32_layers = None, list(Decoder.fp32_layers) if bf16 else []
+    ckpt = None
     if resume is not None:
         ckpt = load_checkpoint(resume)
         if ckpt.get('format') != 'vae_nb' or 'train_config' not in ckpt or 'optimizer' not in ckpt:
@@ -331,10 +347,11 @@ def train(epochs:int=30, # Total number of epochs
         lr, bs, z_dim, kl_weight, kl_warmup, free_bits, lr_schedule, seed, channels_last, data_dir, sample, train_subset, save_every = (
             saved[k] for k in ('lr bs z_dim kl_weight kl_warmup free_bits lr_schedule seed channels_last data_dir sample train_subset save_every'.split()))
         enc_channels, dec_channels, bf16, fused = (saved.get(k, d) for k, d in (('enc_channels', enc_channels), ('dec_channels', dec_channels), ('bf16', False), ('fused', False)))
-        fp32_layers = saved.get('fp32_layers', [])  # runs from before the setting took every layer in bf16
+        fp32_layers = run_fp32_layers(saved)
         out = out or str(Path(resume).parent)
         if epochs <= ckpt['epoch']: raise ValueError(f"{resume} has {ckpt['epoch']} epochs done already; pass a larger --epochs (the total)")
     check_settings(epochs, lr, bs, z_dim, kl_weight, kl_warmup, free_bits, threads, train_subset, lr_schedule, save_every)
+    fp32_layers = _fp32_layers(fp32_layers) if bf16 else []
     enc_channels, dec_channels = _widths(enc_channels, 'enc_channels'), _widths(dec_channels, 'dec_channels')
     dev = pick_device(device)
     out = Path(out or Path('runs')/datetime.now().strftime('%Y%m%d-%H%M%S'))
@@ -351,7 +368,6 @@ def train(epochs:int=30, # Total number of epochs
     torch.manual_seed(seed)
     model = VAE(z_dim=z_dim, enc_channels=enc_channels, dec_channels=dec_channels).to(dev)
     if channels_last: model = model.to(memory_format=torch.channels_last)
-    if set(fp32_layers) - dict(model.decoder.conv_net.named_children()).keys(): raise ValueError(f"fp32_layers {fp32_layers} are not all decoder layers")
     model.decoder.fp32_layers = tuple(fp32_layers)  # the decoder layers kept in fp32 under bf16 autocast (see the model notebook)
     dl = Batches(x_train, y_train, bs=bs, shuffle=True, drop_last=True, seed=seed, device=dev)
     cbs = [RunFolder(out, config, fixed_images=splits['valid'][0][:16], save_every=save_every)]
