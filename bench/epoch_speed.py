@@ -16,6 +16,7 @@ matrix-multiply limit of this machine for its own network's FLOPs.
     python bench/epoch_speed.py [--rounds 32] [--bs 256] [--threads N] [--data_dir DIR] [--save bench/results.json]
 """
 import argparse, json, platform, time
+from functools import partial
 import torch
 from torch import nn
 from torch.utils.data import ConcatDataset, DataLoader
@@ -25,7 +26,7 @@ from torchvision.datasets import MNIST
 from vae_nb.data import Batches, data_root, find_mnist, mnist_splits
 from vae_nb.model import VAE
 from vae_nb.loss import vae_loss
-from vae_nb.train import Learner, ChannelsLast, MixedPrecision
+from vae_nb.train import Learner, ChannelsLast, MixedPrecision, adam
 
 def train_flops_per_image(model: VAE) -> float:
     "Multiply-adds of one forward pass, x2 for FLOPs, x3 for forward + backward."
@@ -39,6 +40,10 @@ def train_flops_per_image(model: VAE) -> float:
     with torch.no_grad(): model.decoder.forward_layers(model.encoder.forward_layers(torch.zeros(1, 1, 28, 28))[0])  # every layer as a module
     for h in hooks: h.remove()
     return 2*3*sum(macs)
+
+def forever(batches):
+    "Batches without end: a new pass (and shuffle) each time one runs out."
+    while True: yield from batches
 
 def matmul_probe(n=1024):
     "A stepper of fp32 1024x1024 matrix products; its rate in GFLOP/s is its 'images' (FLOPs/1e9) over its time."
@@ -55,12 +60,10 @@ def reference_loop(root):
     dl = DataLoader(ds, batch_size=32, shuffle=True, drop_last=True)
     torch.manual_seed(0)
     model = VAE(); opt = torch.optim.Adam(model.parameters(), lr=5e-4)
-    it = iter(dl)
+    it = forever(dl)
     def run(steps):
-        nonlocal it
         for _ in range(steps):
-            try: x, _ = next(it)
-            except StopIteration: it = iter(dl); x, _ = next(it)
+            x, _ = next(it)
             recon, mu, log_var = model(x)
             loss = vae_loss(recon, x, mu, log_var).total
             opt.zero_grad(); loss.backward(); opt.step()
@@ -77,15 +80,12 @@ def vae_nb_loop(images, labels, bs, channels_last=False, bf16=False, fused=False
     cbs = []
     if channels_last: model = model.to(memory_format=torch.channels_last); cbs.append(ChannelsLast())
     if bf16: cbs.append(MixedPrecision())
-    opt_func = lambda params, lr: torch.optim.Adam(params, lr=lr, fused=fused or None)
-    learn = Learner(model, Batches(images, labels, bs=bs, shuffle=True, drop_last=True), cbs=cbs, opt_func=opt_func)
+    learn = Learner(model, Batches(images, labels, bs=bs, shuffle=True, drop_last=True), cbs=cbs, opt_func=partial(adam, fused=fused or None))
     learn.callback('before_fit'); learn.model.train(); learn.callback('before_epoch')
-    batches = iter(learn.train_dl)
+    batches = forever(learn.train_dl)
     def run(steps):
-        nonlocal batches
         for learn.iter in range(steps):
-            try: learn.xb, _ = next(batches)
-            except StopIteration: batches = iter(learn.train_dl); learn.xb, _ = next(batches)
+            learn.xb, _ = next(batches)
             learn.one_batch()
         return steps*bs
     return run
@@ -100,8 +100,8 @@ if __name__ == '__main__':
     a = p.parse_args()
     if a.rounds < 3: p.error('--rounds must be 3 or more')
     if a.threads: torch.set_num_threads(a.threads)
-    if find_mnist(a.data_dir) is None: raise SystemExit(f"MNIST not found under {data_root(a.data_dir)}; set VAE_NB_DATA or --data_dir")
     folder = find_mnist(a.data_dir)
+    if folder is None: raise SystemExit(f"MNIST not found under {data_root(a.data_dir)}; set VAE_NB_DATA or --data_dir")
     root = folder.parent.parent  # torchvision wants the folder that holds MNIST/raw
     x, y = mnist_splits(a.data_dir)['train']
     flops, wide_flops = train_flops_per_image(VAE()), train_flops_per_image(VAE(**WIDE))

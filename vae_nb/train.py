@@ -22,9 +22,9 @@ from .model import VAE, Decoder, CheckpointError, atomic_write, load_checkpoint,
 from .loss import vae_loss
 
 # %% auto #0
-__all__ = ['PRETRAINED', 'evaluate', 'Callback', 'CancelFit', 'TrainingDiverged', 'Learner', 'MetricsCB', 'KLWarmup', 'one_cycle',
-           'OneCycleLR', 'plot_history', 'summary_line', 'ProgressCB', 'epoch_figure', 'RunFolder', 'pick_device',
-           'run_fp32_layers', 'check_settings', 'train', 'ChannelsLast', 'MixedPrecision', 'vae_train',
+__all__ = ['adam', 'PRETRAINED', 'evaluate', 'Callback', 'CancelFit', 'TrainingDiverged', 'Learner', 'MetricsCB', 'KLWarmup',
+           'one_cycle', 'OneCycleLR', 'plot_history', 'summary_line', 'ProgressCB', 'epoch_figure', 'RunFolder',
+           'pick_device', 'run_fp32_layers', 'check_settings', 'train', 'ChannelsLast', 'MixedPrecision', 'vae_train',
            'load_pretrained', 'evaluate_checkpoint', 'vae_eval']
 
 # %% ../nbs/03_train.ipynb #e2fb113f
@@ -63,6 +63,8 @@ class TrainingDiverged(RuntimeError):
     "The loss became NaN or infinite."
 
 # %% ../nbs/03_train.ipynb #3854f617
+adam = partial(torch.optim.Adam, betas=(0.9, 0.999), weight_decay=0.0)  # the reference's optimizer
+
 class Learner:
     "Trains a `VAE` on `train_dl`, evaluating on `valid_images` after each epoch, with callbacks."
     def __init__(self, model:VAE, # The model to train
@@ -72,7 +74,7 @@ class Learner:
                  kl_weight:float=0.001, # Weight of KL in the objective
                  free_bits:float=0.0, # Minimum KL per latent dimension in the objective
                  cbs:list|None=None, # Callbacks
-                 opt_func=partial(torch.optim.Adam, betas=(0.9, 0.999), weight_decay=0.0)): # Makes the optimizer
+                 opt_func=adam): # Makes the optimizer
         store_attr('model,train_dl,valid_images,lr,kl_weight,free_bits')
         self.cbs = [MetricsCB()] + listify(cbs)
         self.opt = opt_func(model.parameters(), lr=lr)
@@ -376,8 +378,7 @@ def train(epochs:int=30, # Total number of epochs
     if lr_schedule == 'onecycle': cbs.append(OneCycleLR())
     if channels_last: cbs.append(ChannelsLast())
     if bf16: cbs.append(MixedPrecision())
-    opt_func = partial(torch.optim.Adam, betas=(0.9, 0.999), weight_decay=0.0, fused=fused or None)
-    learn = Learner(model, dl, splits['valid'][0], lr=lr, kl_weight=kl_weight, free_bits=free_bits, cbs=cbs, opt_func=opt_func)
+    learn = Learner(model, dl, splits['valid'][0], lr=lr, kl_weight=kl_weight, free_bits=free_bits, cbs=cbs, opt_func=partial(adam, fused=fused or None))
     if ckpt is not None: learn.load_state(ckpt)
     if progress: print(f"training {epochs} epochs on {len(x_train):,} images ({dev}); run folder {out}", flush=True)
     try: learn.fit(epochs)
