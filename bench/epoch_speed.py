@@ -5,7 +5,7 @@
 (b2) the same with channels-last, bf16 autocast and Adam's fused kernel;
 (c) vae_nb's Learner at its own recipe's batch size, channels-last;
 (d0) the same with bf16 autocast in every layer and Adam's fused kernel;
-(d) the same with the decoder's `fp32_layers` in fp32 (the default under bf16: the step of the fast36 and fast20 runs);
+(d) the same with the decoder's `fp32_layers` in fp32 (the default under bf16: the step of the fast36, fast20, fast16 and fast14 runs);
 (e) the wider network (encoder 64-128-128-128, decoder 128-128-128-64) at batch 128 with (d)'s settings.
 A shared machine's speed drifts from second to second, so the loops take turns: every round runs each loop for 1,024
 images (at batch sizes that divide it) and an fp32 matrix-multiply probe for about as long, each round starting one loop later, and each loop's

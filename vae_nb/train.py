@@ -149,10 +149,11 @@ def one_cycle(pos:float, # Fraction of training done, in [0, 1]
     return cos(1/25, 1.0, pos/warm) if pos < warm else cos(1.0, 1e-4, (pos - warm)/(1 - warm))
 
 class OneCycleLR(Callback):
-    "Set the learning rate by `one_cycle` from the global step."
+    "Set the learning rate by `one_cycle` from the global step, warming up over the fraction `warm` of the run."
+    def __init__(self, warm:float=0.25): self.warm = warm
     def before_batch(self, learn):
         total = learn.n_epochs*len(learn.train_dl)
-        for g in learn.opt.param_groups: g['lr'] = learn.lr*one_cycle(min(learn.step/total, 1.0))
+        for g in learn.opt.param_groups: g['lr'] = learn.lr*one_cycle(min(learn.step/total, 1.0), self.warm)
 
 # %% ../nbs/03_train.ipynb #1be4be76
 def plot_history(history:list # `learn.history`: one dict per epoch
@@ -302,7 +303,7 @@ def run_fp32_layers(config:dict) -> list:
     if not config.get('bf16'): return []
     return config.get('fp32_layers', ['convtranspose2d_2'] if 'fused' in config else [])
 
-def check_settings(epochs, lr, bs, z_dim, kl_weight, kl_warmup, free_bits, threads, train_subset, lr_schedule, save_every):
+def check_settings(epochs, lr, bs, z_dim, kl_weight, kl_warmup, free_bits, threads, train_subset, lr_schedule, save_every, beta2=0.999, lr_warm=0.25):
     "Raise `ValueError` naming the first bad setting."
     checks = [(epochs, 'epochs', lambda v: isinstance(v, int) and v > 0), (bs, 'bs', lambda v: isinstance(v, int) and v > 0),
               (lr, 'lr', lambda v: v > 0 and math.isfinite(v)), (z_dim, 'z_dim', lambda v: isinstance(v, int) and v > 0),
@@ -312,6 +313,8 @@ def check_settings(epochs, lr, bs, z_dim, kl_weight, kl_warmup, free_bits, threa
     for v, name, ok in checks:
         if not ok(v): raise ValueError(f"{name} must be {'positive' if name not in ('kl_weight','kl_warmup','free_bits','save_every') else 'zero or more'}, got {v!r}")
     if lr_schedule not in ('constant', 'onecycle'): raise ValueError(f"lr_schedule must be 'constant' or 'onecycle', got {lr_schedule!r}")
+    if not 0 <= beta2 < 1: raise ValueError(f"beta2 must be in [0, 1), got {beta2!r}")
+    if not 0 < lr_warm < 1: raise ValueError(f"lr_warm must be between 0 and 1 (a fraction of the run), got {lr_warm!r}")
 
 # %% ../nbs/03_train.ipynb #63df00a0
 def train(epochs:int=30, # Total number of epochs
@@ -324,6 +327,8 @@ def train(epochs:int=30, # Total number of epochs
           kl_warmup:float=0, # Epochs of linear KL warm-up (0: none, as the reference)
           free_bits:float=0.0, # Minimum KL per latent dimension in the objective (0: none)
           lr_schedule:str='constant', # 'constant' (the reference) or 'onecycle'
+          lr_warm:float=0.25, # Fraction of the one-cycle schedule spent warming up
+          beta2:float=0.999, # Adam's second-moment decay (the reference's 0.999)
           seed:int=42, # Seed of the initialisation, the batch order and the z noise
           device:str='auto', # cpu, cuda, mps or auto
           threads:int=None, # CPU threads for PyTorch (default: PyTorch's choice)
@@ -350,16 +355,17 @@ def train(epochs:int=30, # Total number of epochs
             saved[k] for k in ('lr bs z_dim kl_weight kl_warmup free_bits lr_schedule seed channels_last data_dir sample train_subset save_every'.split()))
         enc_channels, dec_channels, bf16, fused = (saved.get(k, d) for k, d in (('enc_channels', enc_channels), ('dec_channels', dec_channels), ('bf16', False), ('fused', False)))
         fp32_layers = run_fp32_layers(saved)
+        beta2, lr_warm = saved.get('beta2', 0.999), saved.get('lr_warm', 0.25)  # older runs: the defaults they ran with
         out = out or str(Path(resume).parent)
         if epochs <= ckpt['epoch']: raise ValueError(f"{resume} has {ckpt['epoch']} epochs done already; pass a larger --epochs (the total)")
-    check_settings(epochs, lr, bs, z_dim, kl_weight, kl_warmup, free_bits, threads, train_subset, lr_schedule, save_every)
+    check_settings(epochs, lr, bs, z_dim, kl_weight, kl_warmup, free_bits, threads, train_subset, lr_schedule, save_every, beta2, lr_warm)
     fp32_layers = _fp32_layers(fp32_layers) if bf16 else []
     enc_channels, dec_channels = _widths(enc_channels, 'enc_channels'), _widths(dec_channels, 'dec_channels')
     dev = pick_device(device)
     out = Path(out or Path('runs')/datetime.now().strftime('%Y%m%d-%H%M%S'))
     _check_writable(out)
     config = dict(epochs=epochs, lr=lr, bs=bs, z_dim=z_dim, enc_channels=enc_channels, dec_channels=dec_channels, kl_weight=kl_weight, kl_warmup=kl_warmup, free_bits=free_bits,
-                  lr_schedule=lr_schedule, seed=seed, device=str(dev), threads=threads, channels_last=channels_last, bf16=bf16, fp32_layers=fp32_layers, fused=fused,
+                  lr_schedule=lr_schedule, lr_warm=lr_warm, beta2=beta2, seed=seed, device=str(dev), threads=threads, channels_last=channels_last, bf16=bf16, fp32_layers=fp32_layers, fused=fused,
                   data_dir=data_dir, sample=sample, train_subset=train_subset, save_every=save_every)
 
     if threads: torch.set_num_threads(threads)
@@ -375,10 +381,10 @@ def train(epochs:int=30, # Total number of epochs
     cbs = [RunFolder(out, config, fixed_images=splits['valid'][0][:16], save_every=save_every)]
     if progress: cbs.append(ProgressCB())
     if kl_warmup: cbs.append(KLWarmup(kl_warmup))
-    if lr_schedule == 'onecycle': cbs.append(OneCycleLR())
+    if lr_schedule == 'onecycle': cbs.append(OneCycleLR(lr_warm))
     if channels_last: cbs.append(ChannelsLast())
     if bf16: cbs.append(MixedPrecision())
-    learn = Learner(model, dl, splits['valid'][0], lr=lr, kl_weight=kl_weight, free_bits=free_bits, cbs=cbs, opt_func=partial(adam, fused=fused or None))
+    learn = Learner(model, dl, splits['valid'][0], lr=lr, kl_weight=kl_weight, free_bits=free_bits, cbs=cbs, opt_func=partial(adam, fused=fused or None, betas=(0.9, beta2)))
     if ckpt is not None: learn.load_state(ckpt)
     if progress: print(f"training {epochs} epochs on {len(x_train):,} images ({dev}); run folder {out}", flush=True)
     try: learn.fit(epochs)
