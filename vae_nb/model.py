@@ -109,9 +109,10 @@ Decoder.fp32_layers = ('convtranspose2d_2',)  # under autocast on a CPU these ru
 @patch
 def forward_autocast(self:Decoder, z):
     "The plain layers, for autocast; on a CPU those named in `fp32_layers` run in fp32 with autocast off."
+    fp32 = self.fp32_layers if z.device.type == 'cpu' else ()
     h = self.conv_in(z[:, :, None, None])
     for name, layer in self.conv_net.named_children():
-        if name not in self.fp32_layers or h.device.type != 'cpu': h = layer(h)
+        if name not in fp32: h = layer(h)
         else:
             with torch.autocast(h.device.type, enabled=False): h = layer(h.to(self.conv_in.weight.dtype))
     return h

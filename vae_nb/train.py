@@ -353,10 +353,9 @@ def train(epochs:int=30, # Total number of epochs
         saved = ckpt['train_config']
         lr, bs, z_dim, kl_weight, kl_warmup, free_bits, lr_schedule, seed, channels_last, data_dir, sample, train_subset, save_every = (
             saved[k] for k in ('lr bs z_dim kl_weight kl_warmup free_bits lr_schedule seed channels_last data_dir sample train_subset save_every'.split()))
-        enc_channels, dec_channels, bf16, fused = (saved.get(k, d) for k, d in (('enc_channels', enc_channels), ('dec_channels', dec_channels), ('bf16', False), ('fused', False)))
+        enc_channels, dec_channels, bf16, fused, lr_warm = (saved.get(k, d) for k, d in (('enc_channels', enc_channels), ('dec_channels', dec_channels), ('bf16', False), ('fused', False), ('lr_warm', 0.25)))
         fp32_layers = run_fp32_layers(saved)
         beta2 = saved.get('beta2', float(ckpt['optimizer']['param_groups'][0]['betas'][1]))  # older runs: what their Adam ran with
-        lr_warm = saved.get('lr_warm', 0.25)                                                  # and their one-cycle's warm-up
         out = out or str(Path(resume).parent)
         if epochs <= ckpt['epoch']: raise ValueError(f"{resume} has {ckpt['epoch']} epochs done already; pass a larger --epochs (the total)")
     check_settings(epochs, lr, bs, z_dim, kl_weight, kl_warmup, free_bits, threads, train_subset, lr_schedule, save_every, beta2, lr_warm)
