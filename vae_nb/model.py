@@ -151,9 +151,10 @@ class VAE(nn.Module):
     def encode(self, x): return self.encoder(x)
     def decode(self, z): return self.decoder(z)
 
-    def reparameterize(self, mu, log_var, temperature:float=1.0):
-        "z = mu + exp(log_var/2)·eps, eps ~ N(0, temperature² I)."
-        return mu + torch.exp(0.5*log_var) * torch.randn_like(mu) * temperature
+    def reparameterize(self, mu, log_var, temperature:float=1.0, eps=None):
+        "z = mu + exp(log_var/2)·eps·temperature, with `eps` ~ N(0, I) drawn on `mu`'s device unless given."
+        if eps is None: eps = torch.randn_like(mu)
+        return mu + torch.exp(0.5*log_var) * eps * temperature
 
     def forward(self, x):
         mu, log_var = self.encode(x)

@@ -39,15 +39,15 @@ def evaluate(model:VAE, # The model to evaluate
     was_training, p = model.training, next(model.parameters())
     model.eval()
     sums = dict(mse=0.0, kl=0.0, total=0.0, mse_mean=0.0)
-    with torch.random.fork_rng(devices=[p.device] if p.device.type == 'cuda' else []):
-        torch.manual_seed(seed)
-        for i in range(0, len(images), bs):
-            x = normalize(images[i:i+bs].to(p.device)).to(memory_format=torch.contiguous_format)
-            recon, mu, log_var = model(x)
-            l = vae_loss(recon, x, mu, log_var, kl_weight)
-            n = len(x)
-            for k, v in zip(('mse', 'kl', 'total'), l): sums[k] += v.item()*n
-            sums['mse_mean'] += torch.nn.functional.mse_loss(model.decode(mu), x).item()*n
+    g = torch.Generator().manual_seed(seed)  # the z noise comes from the CPU on every device: the same draws on a GPU
+    for i in range(0, len(images), bs):
+        x = normalize(images[i:i+bs].to(p.device)).to(memory_format=torch.contiguous_format)
+        mu, log_var = model.encode(x)
+        recon = model.decode(model.reparameterize(mu, log_var, eps=torch.randn(mu.shape, generator=g).to(mu)))
+        l = vae_loss(recon, x, mu, log_var, kl_weight)
+        n = len(x)
+        for k, v in zip(('mse', 'kl', 'total'), l): sums[k] += v.item()*n
+        sums['mse_mean'] += torch.nn.functional.mse_loss(model.decode(mu), x).item()*n
     model.train(was_training)
     return {k: v/len(images) for k,v in sums.items()}
 
@@ -193,11 +193,19 @@ class ProgressCB(Callback):
         if self.plot and learn.history and 'inline' in matplotlib.get_backend(): plt.show(plot_history(learn.history))
 
 # %% ../nbs/03_train.ipynb #3341ff54
+def _device_rng(device:torch.device) -> tuple|None:
+    "Get and set functions of `device`'s own random generator (cuda, mps), or None for the CPU, whose generator is `torch`'s."
+    if device.type == 'cuda': return (lambda: torch.cuda.get_rng_state(device)), (lambda s: torch.cuda.set_rng_state(s, device))
+    if device.type == 'mps': return torch.mps.get_rng_state, torch.mps.set_rng_state
+    return None
+
 @patch
 def state(self:Learner) -> dict:
     "Everything needed to resume training, as plain data."
-    return dict(epoch=self.epoch, step=self.step, optimizer=self.opt.state_dict(), history=self.history,
-                rng=dict(torch=torch.get_rng_state(), batches=self.train_dl.state_dict()))
+    rng = dict(torch=torch.get_rng_state(), batches=self.train_dl.state_dict())
+    dev = next(self.model.parameters()).device
+    if _device_rng(dev): rng[dev.type] = _device_rng(dev)[0]()  # the z noise of a GPU run is drawn there
+    return dict(epoch=self.epoch, step=self.step, optimizer=self.opt.state_dict(), history=self.history, rng=rng)
 
 @patch
 def load_state(self:Learner, ckpt:dict):
@@ -206,6 +214,8 @@ def load_state(self:Learner, ckpt:dict):
     self.opt.load_state_dict(ckpt['optimizer'])
     self.epoch, self.step, self.history = ckpt['epoch'], ckpt['step'], list(ckpt['history'])
     torch.set_rng_state(ckpt['rng']['torch'])
+    dev = next(self.model.parameters()).device
+    if _device_rng(dev) and dev.type in ckpt['rng']: _device_rng(dev)[1](ckpt['rng'][dev.type])
     self.train_dl.load_state_dict(ckpt['rng']['batches'])
 
 # %% ../nbs/03_train.ipynb #c91ea150
@@ -387,11 +397,13 @@ def train(epochs:int=30, # Total number of epochs
     learn = Learner(model, dl, splits['valid'][0], lr=lr, kl_weight=kl_weight, free_bits=free_bits, cbs=cbs, opt_func=partial(adam, fused=fused or None, betas=(0.9, beta2)))
     if ckpt is not None: learn.load_state(ckpt)
     if progress: print(f"training {epochs} epochs on {len(x_train):,} images ({dev}); run folder {out}", flush=True)
-    try: learn.fit(epochs)
-    except KeyboardInterrupt:
-        if learn.epoch: print(f"stopped after {learn.epoch} epochs; finish with: vae_train --epochs {epochs} --resume {out/'last.pt'}", file=sys.stderr)
-        raise
-    learn.test_metrics = evaluate(learn.model, splits['test'][0], kl_weight)
+    cudnn = torch.backends.cudnn  # on a GPU, cuDNN's deterministic algorithms: its default fp32 ones make runs and resumes differ
+    with cudnn.flags(enabled=cudnn.enabled, benchmark=False, benchmark_limit=cudnn.benchmark_limit, deterministic=True, allow_tf32=cudnn.allow_tf32):
+        try: learn.fit(epochs)
+        except KeyboardInterrupt:
+            if learn.epoch: print(f"stopped after {learn.epoch} epochs; finish with: vae_train --epochs {epochs} --resume {out/'last.pt'}", file=sys.stderr)
+            raise
+        learn.test_metrics = evaluate(learn.model, splits['test'][0], kl_weight)
     atomic_write(out/'test_metrics.json', dumps(dict(learn.test_metrics, epochs=learn.epoch), indent=2))
     if progress: print('test  ' + '  '.join(f"{k} {v:.5f}" for k,v in learn.test_metrics.items()), flush=True)
     learn.out = out
