@@ -398,12 +398,15 @@ def train(epochs:int=30, # Total number of epochs
     if ckpt is not None: learn.load_state(ckpt)
     if progress: print(f"training {epochs} epochs on {len(x_train):,} images ({dev}); run folder {out}", flush=True)
     cudnn = torch.backends.cudnn  # on a GPU, cuDNN's deterministic algorithms: its default fp32 ones make runs and resumes differ
-    with cudnn.flags(enabled=cudnn.enabled, benchmark=False, benchmark_limit=cudnn.benchmark_limit, deterministic=True, allow_tf32=cudnn.allow_tf32):
-        try: learn.fit(epochs)
-        except KeyboardInterrupt:
-            if learn.epoch: print(f"stopped after {learn.epoch} epochs; finish with: vae_train --epochs {epochs} --resume {out/'last.pt'}", file=sys.stderr)
-            raise
+    saved = cudnn.benchmark, cudnn.deterministic
+    cudnn.benchmark, cudnn.deterministic = False, True
+    try:
+        learn.fit(epochs)
         learn.test_metrics = evaluate(learn.model, splits['test'][0], kl_weight)
+    except KeyboardInterrupt:
+        if 0 < learn.epoch < epochs: print(f"stopped after {learn.epoch} epochs; finish with: vae_train --epochs {epochs} --resume {out/'last.pt'}", file=sys.stderr)
+        raise
+    finally: cudnn.benchmark, cudnn.deterministic = saved  # the caller's settings again
     atomic_write(out/'test_metrics.json', dumps(dict(learn.test_metrics, epochs=learn.epoch), indent=2))
     if progress: print('test  ' + '  '.join(f"{k} {v:.5f}" for k,v in learn.test_metrics.items()), flush=True)
     learn.out = out
