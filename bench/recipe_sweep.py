@@ -15,7 +15,7 @@ The runs are fp32 with cuDNN's defaults (TF32 convolutions on recent GPUs); the 
 machine by this script before it cleared /tmp/sweep first and kept each run's return code (runs killed at the deadline
 have no test metrics).
 """
-import sys, os, json, shutil, time, subprocess
+import sys, json, shutil, time, subprocess
 from pathlib import Path
 dev, deadline, out = sys.argv[1], float(sys.argv[2]), Path(sys.argv[3])
 B, W15, W2, W3 = ('32,64,64,64', '64,64,64,32'), ('48,96,96,96', '96,96,96,48'), ('64,128,128,128', '128,128,128,64'), ('96,192,192,192', '192,192,192,96')
@@ -25,13 +25,14 @@ runs = dict(  # name: (epochs, bs, lr, (enc, dec), beta2)
     w15_42=(42, 256, 5e-3, W15, 0.95), w2_30=(30, 256, 4e-3, W2, 0.95), w2_30_bs128=(30, 128, 2e-3, W2, 0.95),
     w2_90=(90, 256, 4e-3, W2, 0.95), dec2_40=(40, 256, 4e-3, (B[0], W2[1]), 0.95),
     w3_15=(15, 256, 3e-3, W3, 0.95), w3_60=(60, 256, 3e-3, W3, 0.95))
-if len(sys.argv) > 4: runs = {k: (min(v[0], int(sys.argv[4])),) + v[1:] for k, v in runs.items()}  # a dry run
+dry = len(sys.argv) > 4
+if dry: runs = {k: (min(v[0], int(sys.argv[4])),) + v[1:] for k, v in runs.items()}  # a dry run
 root = Path('/tmp/sweep'); shutil.rmtree(root, ignore_errors=True); root.mkdir()  # no earlier sweep's files
 procs, start = {}, time.time()
 for name, (ep, bs, lr, (enc, dec), b2) in runs.items():
     args = ['--device', dev, '--threads', '1', '--no-progress', '--out', str(root/name), '--epochs', str(ep), '--bs', str(bs), '--lr', str(lr),
             '--lr_schedule', 'onecycle', '--beta2', str(b2), '--enc_channels', enc, '--dec_channels', dec]
-    if len(sys.argv) > 4: args += ['--sample']
+    if dry: args += ['--sample']
     procs[name] = (subprocess.Popen([sys.executable, '-c', 'from vae_nb.train import vae_train; vae_train()', *args],
                                     stdout=open(root/f'{name}.log', 'w'), stderr=subprocess.STDOUT), time.time())
 ended = {}

@@ -204,7 +204,7 @@ def state(self:Learner) -> dict:
     "Everything needed to resume training, as plain data."
     rng = dict(torch=torch.get_rng_state(), batches=self.train_dl.state_dict())
     dev = next(self.model.parameters()).device
-    if _device_rng(dev): rng[dev.type] = _device_rng(dev)[0]()  # the z noise of a GPU run is drawn there
+    if own := _device_rng(dev): rng[dev.type] = own[0]()  # the z noise of a GPU run is drawn there
     return dict(epoch=self.epoch, step=self.step, optimizer=self.opt.state_dict(), history=self.history, rng=rng)
 
 @patch
@@ -215,7 +215,7 @@ def load_state(self:Learner, ckpt:dict):
     self.epoch, self.step, self.history = ckpt['epoch'], ckpt['step'], list(ckpt['history'])
     torch.set_rng_state(ckpt['rng']['torch'])
     dev = next(self.model.parameters()).device
-    if _device_rng(dev) and dev.type in ckpt['rng']: _device_rng(dev)[1](ckpt['rng'][dev.type])
+    if (own := _device_rng(dev)) and dev.type in ckpt['rng']: own[1](ckpt['rng'][dev.type])
     self.train_dl.load_state_dict(ckpt['rng']['batches'])
 
 # %% ../nbs/03_train.ipynb #c91ea150
@@ -398,7 +398,7 @@ def train(epochs:int=30, # Total number of epochs
     if ckpt is not None: learn.load_state(ckpt)
     if progress: print(f"training {epochs} epochs on {len(x_train):,} images ({dev}); run folder {out}", flush=True)
     cudnn = torch.backends.cudnn  # on a GPU, cuDNN's deterministic algorithms: its default fp32 ones make runs and resumes differ
-    saved = cudnn.benchmark, cudnn.deterministic
+    cudnn_flags = cudnn.benchmark, cudnn.deterministic
     cudnn.benchmark, cudnn.deterministic = False, True
     try:
         learn.fit(epochs)
@@ -406,7 +406,7 @@ def train(epochs:int=30, # Total number of epochs
     except KeyboardInterrupt:
         if 0 < learn.epoch < epochs: print(f"stopped after {learn.epoch} epochs; finish with: vae_train --epochs {epochs} --resume {out/'last.pt'}", file=sys.stderr)
         raise
-    finally: cudnn.benchmark, cudnn.deterministic = saved  # the caller's settings again
+    finally: cudnn.benchmark, cudnn.deterministic = cudnn_flags  # the caller's settings again
     atomic_write(out/'test_metrics.json', dumps(dict(learn.test_metrics, epochs=learn.epoch), indent=2))
     if progress: print('test  ' + '  '.join(f"{k} {v:.5f}" for k,v in learn.test_metrics.items()), flush=True)
     learn.out = out
