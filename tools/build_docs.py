@@ -5,7 +5,8 @@
 
 nbdev does what it does before Quarto runs (directives, hidden cells, show_doc, front matter) into `_proc/`; pandoc
 turns each processed notebook into one HTML page (highlighted code, MathML math, figures as files) with a sidebar in
-notebook order, and `index.ipynb` into README.md as well. Quarto users run `nbdev_docs` instead, from the same files.
+notebook order, and `index.ipynb` into README.md as well. The notebooks of `nbs/experiments/` become pages
+`experiments_NAME.html`, listed under "Experiments" in the sidebar. Quarto users run `nbdev_docs` instead, from the same files.
 """
 import argparse, html, json, re, shutil, time
 from pathlib import Path
@@ -23,6 +24,7 @@ nav.sidebar { position: fixed; top: 0; bottom: 0; left: 0; width: 15rem; padding
 nav.sidebar a { display: block; padding: .3rem .5rem; color: #2a5d9f; text-decoration: none; border-radius: 4px; }
 nav.sidebar a.current, nav.sidebar a:hover { background: #dfe8f3; }
 nav.sidebar .site { font-weight: 700; font-size: 1.2rem; margin-bottom: 1rem; }
+nav.sidebar .section { margin: 1.2rem 0 .3rem; padding: 0 .5rem; font-weight: 600; font-size: .85rem; color: #555; text-transform: uppercase; letter-spacing: .04em; }
 main { margin-left: 17rem; max-width: 60rem; padding: 1.5rem 2rem 4rem; }
 p.description { font-size: 1.2rem; font-style: italic; color: #555; }
 pre { background: #f6f8fa; padding: .7rem; overflow-x: auto; border-radius: 4px; font-size: .88rem; }
@@ -87,15 +89,28 @@ def pandoc_ready(nb:dict, site_url:str='') -> dict:
             if out.get('output_type') == 'execute_result': out['execution_count'] = out.get('execution_count') or i
     return nb
 
+EXPERIMENTS = 'experiments'   # the folder of the experiments notebooks, in nbs/ and in _proc/
+
+def experiment_page(stem:str) -> str: return f"{EXPERIMENTS}_{stem}.html"
+
 def pages(proc:Path) -> list:
-    "`(notebook, page file, title)` in sidebar order: the front page, then the numbered notebooks."
-    nbs = sorted(proc.glob('*.ipynb'), key=lambda p: (p.stem != 'index', p.stem))
+    "`(notebook, page file, title, section)` in sidebar order: the front page, the numbered notebooks, then the experiments."
+    nbs = sorted(proc.glob('*.ipynb'), key=lambda p: (p.stem != 'index', p.stem)) + sorted((proc/EXPERIMENTS).glob('*.ipynb'))
     res = []
     for p in nbs:
-        if p.stem.startswith('_') or p.name.endswith('.readme.ipynb'): continue
+        if p.stem.startswith('_') or p.name.endswith(('.readme.ipynb', '.site.ipynb')): continue
         fm = front_matter(json.loads(p.read_text()))
-        res.append((p, fm.get('output-file', p.stem + '.html'), fm.get('title', p.stem)))
+        if p.parent.name == EXPERIMENTS and p.parent != proc: res.append((p, experiment_page(p.stem), fm.get('title', p.stem), 'Experiments'))
+        else: res.append((p, fm.get('output-file', p.stem + '.html'), fm.get('title', p.stem), ''))
     return res
+
+def sidebar(listed:list, current:str) -> str:
+    "The sidebar's links, each section under its heading."
+    res, section = [], ''
+    for _, p, t, sec in listed:
+        if sec != section: res.append(f'<div class="section">{html.escape(sec)}</div>'); section = sec
+        res.append(f'<a href="{p}"{" class=current" if p == current else ""}>{html.escape(t)}</a>')
+    return ''.join(res)
 
 def build_site(proc:Path, out:Path):
     "One HTML page per processed notebook in `out`, with a sidebar in notebook order."
@@ -104,12 +119,11 @@ def build_site(proc:Path, out:Path):
     shutil.rmtree(out, ignore_errors=True); out.mkdir(parents=True)
     (out/'styles.css').write_text(CSS)
     listed = pages(proc)
-    for nb_path, page, title in listed:
-        links = ''.join(f'<a href="{p}"{" class=current" if p == page else ""}>{html.escape(t)}</a>' for _, p, t in listed)
+    for nb_path, page, title, _ in listed:
         nav = out/'.nav.html'
-        nav.write_text(f'<nav class="sidebar"><div class="site">{html.escape(cfg.title)}</div>{links}</nav>\n<main>\n')
+        nav.write_text(f'<nav class="sidebar"><div class="site">{html.escape(cfg.title)}</div>{sidebar(listed, page)}</nav>\n<main>\n')
         (out/'.end.html').write_text('</main>\n')
-        src = proc/(nb_path.stem + '.site.ipynb')
+        src = nb_path.parent/(nb_path.stem + '.site.ipynb')
         src.write_text(json.dumps(pandoc_ready(json.loads(nb_path.read_text()), site_url)))
         pypandoc.convert_file(str(src), 'html5', outputfile=str(out/page), cworkdir=str(out), extra_args=[
             '--standalone', '--mathml', '--syntax-highlighting=tango', f'--extract-media={Path(page).stem}_files',
@@ -117,7 +131,7 @@ def build_site(proc:Path, out:Path):
             f'--include-after-body={out/".end.html"}'])
         src.unlink()
     for f in ('.nav.html', '.end.html'): (out/f).unlink()
-    return [page for _, page, _ in listed]
+    return [page for _, page, _, _ in listed]
 
 def build_readme(proc:Path):
     "Write README.md and `index_files/` from the processed index notebook."

@@ -2,7 +2,8 @@
 
     python tools/check_docs.py [--browser]
 
-Every notebook has a page; no page shows raw `#|` directives, YAML front matter or Python tracebacks; every image and
+Every notebook has a page (those of nbs/experiments/ as experiments_NAME.html, listed under "Experiments" in the
+sidebar); no page shows raw `#|` directives, YAML front matter or Python tracebacks; every image and
 internal link (with its #anchor) resolves; README.md's figures exist. With --browser, headless Chromium screenshots
 the front page and the latent-space page, and each must show a real page (enough distinct colours and ink), not a
 blank one. Exits 1 with a line per problem.
@@ -45,6 +46,13 @@ def check_site(docs:Path) -> list:
         m = re.search(r'#\|\s*default_exp\s+([\w.]+)', nb.read_text())
         page = docs/f"{m.group(1) if m else nb.stem}.html"
         if not page.exists(): problems.append(f"{nb.name}: no page {page.name}")
+    experiments = sorted(p for p in (ROOT/'nbs'/'experiments').glob('*.ipynb') if not p.stem.startswith('_'))
+    for nb in experiments:   # every experiments notebook has a page, listed under "Experiments" in the sidebar
+        page = docs/f"experiments_{nb.stem}.html"
+        if not page.exists(): problems.append(f"experiments/{nb.name}: no page {page.name}"); continue
+        nav = re.search(r'<nav class="sidebar">(.*?)</nav>', page.read_text(), re.S)
+        after = nav.group(1).split('<div class="section">Experiments</div>', 1) if nav else []
+        if len(after) < 2 or f'href="{page.name}"' not in after[1]: problems.append(f"{page.name}: not listed under Experiments in its sidebar")
     for page in sorted(docs.glob('*.html')):
         parsed[page.name] = Page(page.read_text())
     for name, p in parsed.items():

@@ -1,0 +1,79 @@
+"""Record a finished training run as a small JSON file that the experiments notebooks read.
+
+    python tools/record_run.py RUN_DIR NAME [--test_curve] [--target 0.06395] [--data_dir DIR] [--out nbs/experiments/results]
+
+RUN_DIR is a run folder of `vae_train` (`config.json`, `metrics.jsonl`, `test_metrics.json`, and `epoch_NNN.pt` when it
+ran with `--save_every`). The record, `OUT/NAME.json`, has the schema of the ones `tools/records_from_notebook.py`
+extracted: the run's config, its history (one dict per epoch), its test metrics and training seconds; with
+`--test_curve`, every kept epoch checkpoint is also evaluated on the test split the run used, which gives the test
+Total per epoch and the first epoch at or below `--target` (the reference's published test Total).
+"""
+import argparse, json, shlex, sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+def read_run(run:Path) -> tuple:
+    "The config, history and test metrics of a finished run folder."
+    missing = [f for f in ('config.json', 'metrics.jsonl', 'test_metrics.json') if not (run/f).exists()]
+    if missing: raise FileNotFoundError(f"{run} is not a finished run folder: no {', '.join(missing)}")
+    config = json.loads((run/'config.json').read_text())
+    history = [json.loads(l) for l in (run/'metrics.jsonl').read_text().splitlines() if l.strip()]
+    test = json.loads((run/'test_metrics.json').read_text())
+    return config, history, test
+
+def test_curve(run:Path, config:dict, history:list, data_dir:str|None=None) -> list:
+    "`{epoch, test_total}` for every epoch whose checkpoint `epoch_NNN.pt` the run kept, on the test split the run used."
+    try: from vae_nb.evaluate import evaluate
+    except ImportError: from vae_nb.train import evaluate
+    from vae_nb.model import load_model
+    from vae_nb.data import mnist_splits
+    test_images = mnist_splits(data_dir or config.get('data_dir'), sample=config.get('sample', False))['test'][0]
+    res = []
+    for r in history:
+        ckpt = run/f"epoch_{r['epoch']:03d}.pt"
+        if ckpt.exists(): res.append(dict(epoch=r['epoch'], test_total=evaluate(load_model(ckpt), test_images)['total']))
+    return res
+
+def first_reach(curve:list, history:list, target:float) -> dict:
+    "The first epoch whose test Total is at or below `target`, and the training seconds summed until then."
+    secs = {r['epoch']: r['seconds'] for r in history}
+    for c in curve:
+        if c['test_total'] <= target:
+            return dict(target=target, epoch=c['epoch'], seconds=sum(s for e, s in secs.items() if e <= c['epoch']), test_total=c['test_total'])
+    return dict(target=target, epoch=None, seconds=None, test_total=None)
+
+def record(run:Path, name:str, with_curve:bool=False, target:float=0.06395, data_dir:str|None=None) -> dict:
+    "The record of the run folder `run`."
+    config, history, test = read_run(run)
+    epochs = [r['epoch'] for r in history]
+    complete = epochs == list(range(1, len(history) + 1)) and len(history) == config.get('epochs', len(history))
+    curve = test_curve(run, config, history, data_dir) if with_curve else None
+    if with_curve and not curve: raise FileNotFoundError(f"{run} kept no epoch_NNN.pt checkpoints (train with --save_every 1 for a test curve)")
+    notes = ["command: not kept by a run folder; the run's settings are its config.json", "history: metrics.jsonl as the run wrote it", "test: test_metrics.json as the run wrote it"]
+    if curve: notes.append("test_total_per_epoch: each kept epoch checkpoint evaluated by tools/record_run.py on the test split the run used" + (" (the shipped sample)" if config.get("sample") else ""))
+    return dict(name=name, source=f"run folder {run} recorded by tools/record_run.py on {datetime.now(timezone.utc):%Y-%m-%d}",
+                recorded_by=None, command=None, config=config, history=history, history_complete=complete, test=test,
+                training_seconds=round(sum(r['seconds'] for r in history), 1), test_total_per_epoch=curve,
+                reached=first_reach(curve, history, target) if curve else None, notes=notes)
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('run_dir', help="a finished run folder of vae_train")
+    p.add_argument('name', help="the record's name: it is written to OUT/NAME.json")
+    p.add_argument('--test_curve', action='store_true', help="evaluate every kept epoch checkpoint on the test split")
+    p.add_argument('--target', type=float, default=0.06395, help="test Total whose first epoch is recorded (with --test_curve)")
+    p.add_argument('--data_dir', default=None, help="folder holding MNIST/raw (default: $VAE_NB_DATA or the cache)")
+    p.add_argument('--out', default=str(ROOT/'nbs'/'experiments'/'results'), help="folder of the records")
+    a = p.parse_args(argv)
+    if not a.name.replace('_', '').replace('-', '').isalnum(): p.error(f"NAME must be letters, digits, _ or -, got {a.name!r}")
+    try: rec = record(Path(a.run_dir), a.name, a.test_curve, a.target, a.data_dir)
+    except (FileNotFoundError, json.JSONDecodeError) as e: p.exit(1, f"record_run.py: error: {e}\n")
+    rec['recorded_by'] = 'python tools/record_run.py ' + ' '.join(shlex.quote(s) for s in (argv if argv is not None else sys.argv[1:]))
+    out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
+    (out/f'{a.name}.json').write_text(json.dumps(rec, indent=1) + '\n')
+    print(f"wrote {out/(a.name + '.json')}: {len(rec['history'])} epochs, test Total {rec['test']['total']:.5f}"
+          + (f", test Total of {len(rec['test_total_per_epoch'])} epoch checkpoints" if rec['test_total_per_epoch'] else ''))
+
+if __name__ == '__main__': main()
