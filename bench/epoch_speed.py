@@ -16,6 +16,7 @@ matrix-multiply limit of this machine for its own network's FLOPs.
     python bench/epoch_speed.py [--rounds 32] [--bs 256] [--threads N] [--data_dir DIR] [--save bench/results.json]
 """
 import argparse, json, platform, time
+from itertools import islice
 from functools import partial
 import torch
 from torch import nn
@@ -25,8 +26,8 @@ from torchvision.datasets import MNIST
 
 from vae_nb.data import Batches, data_root, find_mnist, mnist_splits
 from vae_nb.model import VAE
-from vae_nb.loss import vae_loss
-from vae_nb.train import Learner, ChannelsLast, MixedPrecision, adam
+from vae_nb.loss import VAEObjective, vae_loss
+from vae_nb.learner import DataLoaders, Learner, ChannelsLast, MixedPrecision, adam
 
 def train_flops_per_image(model: VAE) -> float:
     "Multiply-adds of one forward pass, x2 for FLOPs, x3 for forward + backward."
@@ -75,18 +76,15 @@ WIDE = dict(enc_channels=(64, 128, 128, 128), dec_channels=(128, 128, 128, 64))
 def vae_nb_loop(images, labels, bs, channels_last=False, bf16=False, fused=False, fp32_layers=None, **model_kw):
     "A stepper of vae_nb's Learner (the step `vae_train` runs, without writing files or evaluating)."
     torch.manual_seed(0)
-    model = VAE(**model_kw)
-    if fp32_layers is not None: model.decoder.fp32_layers = fp32_layers
+    model = VAE(**model_kw, **({} if fp32_layers is None else dict(fp32_layers=fp32_layers)))
     cbs = []
     if channels_last: model = model.to(memory_format=torch.channels_last); cbs.append(ChannelsLast())
     if bf16: cbs.append(MixedPrecision())
-    learn = Learner(model, Batches(images, labels, bs=bs, shuffle=True, drop_last=True), cbs=cbs, opt_func=partial(adam, fused=fused or None))
-    learn.callback('before_fit'); learn.model.train(); learn.callback('before_epoch')
-    batches = forever(learn.train_dl)
+    learn = Learner(model, DataLoaders(Batches(images, labels, bs=bs, shuffle=True, drop_last=True)), VAEObjective(), cbs=cbs,
+                    opt_func=partial(adam, fused=fused or None))
+    batches = forever(learn.dls.train)
     def run(steps):
-        for learn.iter in range(steps):
-            learn.xb, _ = next(batches)
-            learn.one_batch()
+        learn.one_pass(islice(batches, steps), training=True)  # a training pass over `steps` batches, as fit runs them
         return steps*bs
     return run
 
