@@ -8,7 +8,7 @@ internal link (with its #anchor) resolves; README.md's figures exist. With --bro
 the front page and the latent-space page, and each must show a real page (enough distinct colours and ink), not a
 blank one. Exits 1 with a line per problem.
 """
-import argparse, json, re, shutil, subprocess, sys, tempfile
+import argparse, re, shutil, subprocess, sys, tempfile
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlparse, unquote

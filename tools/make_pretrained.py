@@ -10,7 +10,7 @@ It needs the full MNIST (`VAE_NB_DATA` or `--data_dir`) and takes about 13 minut
 runs of the reference's network (`fast256`): batch 256, one-cycle lr peaking at 4e-3, 48 epochs, channels-last, bf16
 autocast with every layer in bf16.
 """
-import argparse, hashlib, json, platform, subprocess, tempfile, time
+import argparse, hashlib, json, platform, tempfile, time
 from datetime import date
 from pathlib import Path
 import torch

@@ -9,7 +9,7 @@ notebook (`nbs/05_latent.ipynb`) printed a table of its kl_weight / z_dim sweep.
 with `git show COMMIT:PATH` and writes one record per run (`NAME.json`, the schema of `tools/record_run.py`) and one
 per other result, each saying where it came from. Numbers are kept at the precision they were printed with.
 """
-import argparse, ast, json, re, shlex, subprocess
+import argparse, ast, json, re, subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -12,7 +12,7 @@ from scipy import stats
 from fastcore.basics import patch
 from tqdm.auto import tqdm
 
-from .data import get_dataset, normalize, show_images
+from .data import get_dataset, show_images
 from .model import VAE
 from .loss import kl_per_dim
 from .inference import image_png, interpolate

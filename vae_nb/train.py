@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import ClassVar
 
 import torch
-import matplotlib
 import matplotlib.pyplot as plt
 from fastcore.basics import patch, store_attr
 
@@ -22,7 +21,7 @@ from .model import (ARCHS, SPEC_VERSION, CheckpointError, build_model, load_chec
                           save_checkpoint)
 from .loss import LIKELIHOODS, VAEObjective, get_likelihood
 from .learner import (Callback, DataLoaders, Learner, adam, ChannelsLast, DeviceCB, MixedPrecision, OneCycleLR,
-                            ProgressCB, one_cycle)
+                            ProgressCB)
 
 # %% auto #0
 __all__ = ['TrainConfig', 'ValidationNoise', 'VAEMetrics', 'KLWarmup', 'recon_name', 'summary_line', 'plot_history',
