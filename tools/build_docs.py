@@ -7,6 +7,10 @@ nbdev does what it does before Quarto runs (directives, hidden cells, show_doc, 
 turns each processed notebook into one HTML page (highlighted code, MathML math, figures as files) with a sidebar in
 notebook order, and `index.ipynb` into README.md as well. The notebooks of `nbs/experiments/` become pages
 `experiments_NAME.html`, listed under "Experiments" in the sidebar. Quarto users run `nbdev_docs` instead, from the same files.
+
+pandoc's ipynb reader parses markdown cells with fewer extensions than its markdown reader: without `link_attributes`,
+the `[source](url){target="_blank" style="..."}` links of show_doc leave their `{...}` as text. `NB_FORMAT` turns on
+the pandoc markdown extensions Quarto's markdown has (attributes on links, spans, headings and inline code; `:::` divs).
 """
 import argparse, html, json, re, shutil, time
 from pathlib import Path
@@ -89,6 +93,9 @@ def pandoc_ready(nb:dict, site_url:str='') -> dict:
             if out.get('output_type') == 'execute_result': out['execution_count'] = out.get('execution_count') or i
     return nb
 
+# the ipynb reader's markdown extensions, plus those of Quarto's markdown the notebooks and show_doc use
+NB_FORMAT = 'ipynb+' + '+'.join(['link_attributes', 'bracketed_spans', 'header_attributes', 'inline_code_attributes', 'fenced_divs'])
+
 EXPERIMENTS = 'experiments'   # the folder of the experiments notebooks, in nbs/ and in _proc/
 
 def experiment_page(stem:str) -> str: return f"{EXPERIMENTS}_{stem}.html"
@@ -125,7 +132,7 @@ def build_site(proc:Path, out:Path):
         (out/'.end.html').write_text('</main>\n')
         src = nb_path.parent/(nb_path.stem + '.site.ipynb')
         src.write_text(json.dumps(pandoc_ready(json.loads(nb_path.read_text()), site_url)))
-        pypandoc.convert_file(str(src), 'html5', outputfile=str(out/page), cworkdir=str(out), extra_args=[
+        pypandoc.convert_file(str(src), 'html5', format=NB_FORMAT, outputfile=str(out/page), cworkdir=str(out), extra_args=[
             '--standalone', '--mathml', '--syntax-highlighting=tango', f'--extract-media={Path(page).stem}_files',
             '--css=styles.css', f'--metadata=pagetitle:{title} – {cfg.title}', f'--include-before-body={nav}',
             f'--include-after-body={out/".end.html"}'])
@@ -139,7 +146,7 @@ def build_readme(proc:Path):
     shutil.rmtree(media, ignore_errors=True)
     src = proc/'index.readme.ipynb'
     src.write_text(json.dumps(pandoc_ready(json.loads((proc/'index.ipynb').read_text()))))
-    md = pypandoc.convert_file(str(src), 'gfm-raw_html', extra_args=[f'--extract-media={media.name}', '--wrap=none'], cworkdir=str(ROOT))
+    md = pypandoc.convert_file(str(src), 'gfm-raw_html', format=NB_FORMAT, extra_args=[f'--extract-media={media.name}', '--wrap=none'], cworkdir=str(ROOT))
     src.unlink()
     (ROOT/'README.md').write_text(md)
     print(f"wrote README.md ({len(md):,} characters) and {len(list(media.rglob('*.*')))} figure(s) in {media.name}/")

@@ -1,10 +1,13 @@
 """Check the built docs like code: run after `python tools/build_docs.py`.
 
-    python tools/check_docs.py [--browser]
+    python tools/check_docs.py [--browser] [--docs DIR]
+    python tools/check_docs.py --self-test      # only the self-test of the text checks
 
 Every notebook has a page (those of nbs/experiments/ as experiments_NAME.html, listed under "Experiments" in the
-sidebar); no page shows raw `#|` directives, YAML front matter or Python tracebacks; every image and
-internal link (with its #anchor) resolves; README.md's figures exist. With --browser, headless Chromium screenshots
+sidebar); no page shows raw `#|` directives, YAML front matter or Python tracebacks; no page's visible text (outside
+code, math, scripts and styles) shows markdown pandoc left unparsed: `{target=...}`/`{.class}`/`{#id}` attribute text,
+`:::` div fences or `$...$` TeX; every image and internal link (with its #anchor) resolves; README.md's figures exist.
+The text checks test themselves on crafted HTML first. With --browser, headless Chromium screenshots
 the front page and the latent-space page, and each must show a real page (enough distinct colours and ink), not a
 blank one. Exits 1 with a line per problem.
 """
@@ -18,10 +21,13 @@ DOCS = ROOT/'_docs'
 CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
                   '--disable-sync', '--no-first-run', '--hide-scrollbars']
 
+NOT_VISIBLE = ('script', 'style', 'title', 'pre', 'code', 'math')   # text in these is not prose a reader sees as such
+
 class Page(HTMLParser):
-    "The text, image sources, link targets and element ids of an HTML page."
+    "The text, the code, the visible prose (not in NOT_VISIBLE), image sources, link targets and element ids of an HTML page."
     def __init__(self, text):
         super().__init__(); self.text, self.code, self.imgs, self.links, self.ids, self._skip, self._pre = [], [], [], [], set(), 0, 0
+        self.visible, self._hidden = [], 0
         self.feed(text)
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
@@ -30,12 +36,57 @@ class Page(HTMLParser):
         if tag == 'a' and a.get('href'): self.links.append(a['href'])
         if tag in ('script', 'style'): self._skip += 1
         if tag == 'pre': self._pre += 1
+        if tag in NOT_VISIBLE: self._hidden += 1
     def handle_endtag(self, tag):
         if tag in ('script', 'style'): self._skip -= 1
         if tag == 'pre': self._pre -= 1
+        if tag in NOT_VISIBLE: self._hidden = max(self._hidden - 1, 0)
     def handle_data(self, data):
         if not self._skip: self.text.append(data)
         if self._pre: self.code.append(data)
+        self.visible.append('\n' if self._hidden else data)   # a break where hidden text was, so no match spans it
+
+# markdown that pandoc leaves as text when it does not parse it, as it shows in a page's visible prose
+LEAKS = [(re.compile(r'\{\s*(?:[.#][A-Za-z_][\w:-]*|[A-Za-z_][\w-]*=)[^{}]{0,300}\}'), 'raw {...} attribute text'),
+         (re.compile(r':::'), 'a raw ::: fence'),
+         (re.compile(r'\$\$[^$]+?\$\$|(?<![$\w])\$(?=[^\s$])[^$\n]{1,200}?(?<=[^\s$\\])\$(?![$\d])'), 'unrendered $...$ math')]
+
+def snippet(text:str, m:re.Match, width:int=30) -> str:
+    "The match with a little context, on one line."
+    return repr(' '.join(text[max(m.start() - width, 0):m.end() + width].split()))
+
+def leaks(name:str, page:Page) -> list:
+    "A problem for each kind of unparsed markdown in the page's visible prose: how often, and the first one."
+    text, res = ''.join(page.visible), []
+    for pat, what in LEAKS:
+        found = list(pat.finditer(text))
+        if found: res.append(f"{name}: shows {what} {len(found)} time(s), e.g. {snippet(text, found[0])}")
+    return res
+
+SELF_TEST = {   # crafted page bodies -> the kinds of leak each must show (none for the clean ones)
+    '<p><a href="u">source</a>{target="_blank"\nstyle="float:right; font-size:smaller"}</p>': ['attribute'],
+    '<h3>Heading {#sec-x}</h3><p>a [span]{.smaller} here</p>': ['attribute'],
+    '<p>{style="color: red"} text</p>': ['attribute'],
+    '<p>::: {.callout-note}\nA note\n:::</p>': ['attribute', 'fence'],
+    '<p>:::</p>': ['fence'],
+    '<p>the prior $\\mathcal{N}(0, I)$ and $z$.</p>': ['math'],
+    '<p>$$\\mathcal{L} = \\text{rec} + \\beta\\,\\text{KL}$$</p>': ['math'],
+    '<p><a href="u" target="_blank" style="float:right; font-size:smaller">source</a></p>': [],
+    '<pre><code>export VAE_NB_DATA=/data; ls $VAE_NB_DATA $HOME {target="x"} {.cls} :::</code></pre>': [],
+    '<p>Set <code>$VAE_NB_DATA</code> or <code>{#id}</code> first; it costs $5 to $10, or $3.</p>': [],
+    '<p><math><mi>x</mi><annotation encoding="application/x-tex">\\sum_{d=1}^{D} $x$</annotation></math></p>': [],
+    '<style>a {color: red} p::after {}</style><script>var o = {a: 1}; s = "$x$ :::"</script><p>A dict: d = {}</p>': [],
+}
+
+def self_test() -> list:
+    "Problems if the text checks miss a crafted leak or flag a clean page."
+    res = []
+    for body, kinds in SELF_TEST.items():
+        found = leaks('self-test', Page(f'<html><head><title>$t$ {{#x}}</title></head><body>{body}</body></html>'))
+        for kind in ('attribute', 'fence', 'math'):
+            hit = any(kind in f for f in found)
+            if hit != (kind in kinds): res.append(f"self-test: {'missed' if not hit else 'wrongly found'} {kind} in {body!r}: {found}")
+    return res
 
 def local(url:str) -> bool: return not urlparse(url).scheme and not url.startswith('//')
 
@@ -61,6 +112,7 @@ def check_site(docs:Path) -> list:
         for pat, what in [(r'(?m)^\s*(output-file|title|description):\s', 'YAML front matter'),
                           (r'Traceback \(most recent call last\)', 'a Python traceback'), (r'\x1b\[', 'raw ANSI escapes')]:
             if re.search(pat, text): problems.append(f"{name}: shows {what}")
+        problems += leaks(name, p)
         for src in p.imgs:
             if local(src) and not (docs/unquote(src)).exists(): problems.append(f"{name}: image {src} missing")
         for href in p.links:
@@ -102,11 +154,19 @@ if __name__ == '__main__':
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--browser', action='store_true', help='also screenshot pages in headless Chromium')
     p.add_argument('--shots', default=str(ROOT/'_docs_shots'), help='where screenshots go (not committed)')
+    p.add_argument('--docs', default=str(DOCS), help='the built site to check')
+    p.add_argument('--self-test', action='store_true', help='only test the text checks on crafted HTML')
     a = p.parse_args()
-    if not (DOCS/'index.html').exists(): sys.exit("no _docs/index.html: run python tools/build_docs.py first")
-    problems = check_site(DOCS)
-    if a.browser: problems += check_browser(DOCS, Path(a.shots))
-    n_pages = len(list(DOCS.glob('*.html')))
+    problems = self_test()
+    if a.self_test:
+        for pr in problems: print('PROBLEM', pr)
+        print(f"self-test: {len(SELF_TEST)} cases, {len(problems)} problem(s)")
+        sys.exit(1 if problems else 0)
+    docs = Path(a.docs)
+    if not (docs/'index.html').exists(): sys.exit(f"no {docs}/index.html: run python tools/build_docs.py first")
+    problems += check_site(docs)
+    if a.browser: problems += check_browser(docs, Path(a.shots))
+    n_pages = len(list(docs.glob('*.html')))
     for pr in problems: print('PROBLEM', pr)
     print(f"docs check: {n_pages} pages, {len(problems)} problem(s)")
     sys.exit(1 if problems else 0)
