@@ -14,6 +14,10 @@ slow and fast spells. Prints images/s for each, their ratio to the reference, an
 matrix-multiply limit of this machine for its own network's FLOPs.
 
     python bench/epoch_speed.py [--rounds 32] [--bs 256] [--threads N] [--data_dir DIR] [--save bench/results.json]
+
+The saved JSON records the CPU's model, the feature flags that decide its speed (AVX-512, AVX512_BF16, AMX) and whether
+it has native bf16, beside the figures: on a CPU without native bf16 the bf16 lines measure PyTorch's emulation,
+which `vae_train --bf16` does not use there (it runs fp32).
 """
 import argparse, json, platform, time
 from itertools import islice
@@ -24,10 +28,18 @@ from torch.utils.data import ConcatDataset, DataLoader
 import torchvision.transforms as T
 from torchvision.datasets import MNIST
 
+from vae_nb.core import bf16_native, cpu_flags
 from vae_nb.data import Batches, data_root, find_mnist, mnist_splits
 from vae_nb.model import VAE
 from vae_nb.loss import VAEObjective, vae_loss
 from vae_nb.learner import DataLoaders, Learner, ChannelsLast, MixedPrecision, adam
+
+FEATURES = {'avx2', 'fma', 'avx512f', 'avx512bw', 'avx512vl', 'avx512_vnni', 'avx512_bf16', 'avx512_fp16', 'amx_tile', 'amx_bf16', 'amx_int8', 'bf16', 'asimd', 'sve'}
+
+def cpu_model() -> str:
+    "The CPU's model name, as Linux reports it (else the platform's processor string)."
+    try: return next(l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name'))
+    except (OSError, StopIteration): return platform.processor() or platform.machine()
 
 def train_flops_per_image(model: VAE) -> float:
     "Multiply-adds of one forward pass, x2 for FLOPs, x3 for forward + backward."
@@ -103,6 +115,8 @@ if __name__ == '__main__':
     root = folder.parent.parent  # torchvision wants the folder that holds MNIST/raw
     x, y = mnist_splits(a.data_dir)['train']
     flops, wide_flops = train_flops_per_image(VAE()), train_flops_per_image(VAE(**WIDE))
+    features = sorted(cpu_flags() & FEATURES)
+    print(f"{cpu_model()}: {', '.join(features) or 'no AVX flags read'}; native bf16: {bf16_native('cpu')}", flush=True)
     print(f"threads {torch.get_num_threads()}, {torch.backends.cpu.get_cpu_capability()}; "
           f"one training step costs {flops/1e6:.2f} MFLOP per image", flush=True)
     fast = dict(channels_last=True, bf16=True, fused=True)
@@ -142,6 +156,8 @@ if __name__ == '__main__':
           f"({flops/1e6:.2f} MFLOP per image), {wide_limit:.0f} for the wider one ({wide_flops/1e6:.1f} MFLOP)")
     if a.save:
         res = dict(threads=torch.get_num_threads(), cpu=torch.backends.cpu.get_cpu_capability(), machine=platform.machine(),
+                   cpu_model=cpu_model(), cpu_features=features, bf16_native=bf16_native('cpu'), torch=torch.__version__,
+                   date=time.strftime('%Y-%m-%d'),
                    mflop_per_image=flops/1e6, wide_mflop_per_image=wide_flops/1e6, vae_nb_bs=a.bs, rounds=a.rounds, **rate,
                    limit=limit, wide_limit=wide_limit, ratio=ratio, fraction=fraction, thirds=part)
         with open(a.save, 'w') as f: json.dump(res, f, indent=2); f.write('\n')

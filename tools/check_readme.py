@@ -20,7 +20,11 @@ The shell blocks are not run. Each command in them (continued lines joined, comm
 must exist: a shell builtin, a program on PATH (the running interpreter's bin folder first), or `python PATH` with
 PATH a file of the repository (or `python -m MODULE` importable). For vae_nb's own commands and nbdev's, `CMD --help`
 is run and every option the README passes must be one it lists; for `python tools/...` the options must appear in
-the script's text. --quick skips the `--help` runs and the run with data.
+the script's text. --quick skips the `--help` runs, the run with data and the next check.
+
+The first shell block of the '## Use' section, a newcomer's first commands, is run as pasted (bash -e) from an empty
+folder with no data. A Python block that prints must be followed by its output, and the torch/torchvision versions a
+pip line pins must be settings.ini's caps.
 
 Prints one line per check; exits 1 with the failing block, its traceback and its output if any check fails.
 """
@@ -182,6 +186,43 @@ def check_sh(shs:list, quick:bool) -> list[str]:
           + ('' if not problems else ': FAILED'), flush=True)
     return problems
 
+def check_outputs(text:str) -> list[str]:
+    "Every Python block that prints is followed by its printed output (an indented block), as the notebook ran it."
+    problems, lines = [], text.splitlines()
+    for lang, line, code in blocks(text):
+        if lang not in ('python', 'py', 'python3') or 'print(' not in code: continue
+        end = line - 1 + len(code.rstrip('\n').split('\n'))          # the closing fence's index
+        nxt = next((l for l in lines[end + 1:] if l.strip()), '')
+        if not nxt.startswith('    '): problems.append(f"python block at README line {line} prints, but no output follows it")
+    return problems
+
+def check_pins(text:str) -> list[str]:
+    "The versions a README pip line pins (the CPU-only wheels) are the ones settings.ini caps the install at."
+    req = next((l for l in (ROOT/'settings.ini').read_text().splitlines() if l.startswith('requirements')), '')
+    caps = dict(re.findall(r'(torch|torchvision)>=[\d.]+,<=([\d.]+)', req))
+    problems = []
+    for pkg, ver in re.findall(r'(?<![\w-])(torch|torchvision)==([\d.]+)', text):
+        if caps.get(pkg) != ver: problems.append(f"README pins {pkg}=={ver}, but settings.ini caps it at {caps.get(pkg)}")
+    return problems
+
+def run_try_block(text:str, tmp:Path, timeout:float) -> list[str]:
+    "The first shell block of the '## Use' section, run as pasted in bash, from an empty folder with no data: a newcomer's first commands."
+    use = text.find('\n## Use')
+    if use < 0: return ["README has no '## Use' section"]
+    first = next(((l, c) for lang, l, c in blocks(text[use:]) if lang in ('sh', 'bash', 'shell')), None)
+    if first is None: return ["README's Use section has no shell block"]
+    work, home, empty = tmp/'try-cwd', tmp/'try-home', tmp/'try-no-data'
+    for d in (work, home, empty): d.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith('XDG_') and k not in ('TORCH_HOME', 'MPLCONFIGDIR')}
+    env.update(HOME=str(home), MPLBACKEND='Agg', VAE_NB_DATA=str(empty), PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}")
+    t = time.time()
+    try: p = subprocess.run(['bash', '-e', '-c', first[1]], cwd=work, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired: return [f"README's first Use block ran past {timeout} s"]
+    print(f"README sh, the first Use block run as pasted with no data: exit {p.returncode} in {time.time() - t:.1f} s", flush=True)
+    if p.returncode: return [f"README's first Use block failed (exit {p.returncode}) with no data:\n{first[1]}\n{(p.stdout + p.stderr)[-3000:]}"]
+    if any(empty.iterdir()): return ["README's first Use block wrote into the empty data folder (a download was tried)"]
+    return []
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('readme', nargs='?', default=str(ROOT/'README.md'), help='the markdown file (default: README.md)')
@@ -206,6 +247,10 @@ def main():
             else: problems += run_python(pys, data, 'with-data', tmp, a.timeout, a.verbose)
         else: problems.append(f"{a.readme} has no ``` python blocks")
     if shs: problems += check_sh(shs, a.quick)
+    text = Path(a.readme).read_text()
+    problems += check_outputs(text) + check_pins(text)
+    if not a.quick:
+        with tempfile.TemporaryDirectory(prefix='check_readme-try-') as tmp: problems += run_try_block(text, Path(tmp), a.timeout)
     for q in problems: print(f"\n{q}", file=sys.stderr)
     if problems: print(f"\ncheck_readme: {len(problems)} problem(s) in {a.readme}", file=sys.stderr); sys.exit(1)
 
