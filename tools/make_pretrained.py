@@ -4,6 +4,13 @@ provenance (settings, data checksums, metrics, wall time, machine) beside it.
     python tools/make_pretrained.py                       # writes vae_nb/assets/pretrained.pt and pretrained.json
     python tools/make_pretrained.py --dest /tmp/pre.pt    # somewhere else (the .json goes beside it)
     python tools/make_pretrained.py --describe            # only (re)write the .json of the shipped checkpoint
+    python tools/make_pretrained.py --from_run RUN --name NAME [--eval EVAL.json]
+                                                          # ship a finished run's last.pt as vae_nb/assets/NAME.pt
+                                                          # (a name in model.PRETRAINED), with its .json
+
+The last form makes the other pretrained models (`resnet`, `bernoulli`, `fashion_mnist`) from run folders of `vae_train`:
+it keeps the weights alone, evaluates them on the three splits of the run's dataset, and records the run's settings,
+training seconds (summed from its metrics.jsonl), the machine, and each `vae_eval --json` output given by `--eval`.
 
 It needs the full MNIST (`VAE_NB_DATA` or `--data_dir`) and takes about 13 minutes with 2 threads on the AMD EPYC
 (AVX-512 BF16) it was last run on. The recipe is the one the recipes experiment chose on validation Total among the
@@ -47,7 +54,34 @@ if __name__ == '__main__':
     p.add_argument('--out', default=None, help='run folder (default: a temporary one)')
     p.add_argument('--describe', action='store_true', help="write the .json of the checkpoint at --dest without training, "
                    "its training time from the run's record in nbs/experiments/results/")
+    p.add_argument('--from_run', default=None, help="a finished run folder of vae_train whose last.pt to ship")
+    p.add_argument('--name', default=None, help="with --from_run: the pretrained model's name (the file is assets/NAME.pt)")
+    p.add_argument('--eval', action='append', default=[], help="with --from_run: a vae_eval --json output to keep in the .json")
     args = p.parse_args()
+    if args.from_run:
+        from vae_nb.data import get_dataset
+        from vae_nb.model import load_model
+        run = Path(args.from_run)
+        if not args.name: raise SystemExit("make_pretrained: --from_run needs --name")
+        if not (run/'test_metrics.json').exists(): raise SystemExit(f"make_pretrained: {run} is not a finished run (no test_metrics.json)")
+        ck = torch.load(run/'last.pt', weights_only=True)
+        model = load_model(run/'last.pt')
+        config = json.loads((run/'config.json').read_text())
+        history = [json.loads(l) for l in (run/'metrics.jsonl').read_text().splitlines() if l.strip()]
+        splits = get_dataset(model.spec['dataset']['name']).splits(args.data_dir)
+        t0 = time.perf_counter()
+        metrics = {k: evaluate(model, splits[k][0]) for k in ('train', 'valid', 'test')}
+        dest = Path(vae_nb.__file__).parent/'assets'/f'{args.name}.pt'
+        save_checkpoint(dest, model, source=f'run {run.name}', train_config=ck.get('train_config', config), epoch=ck.get('epoch'), metrics=metrics)
+        cpu = next((l.split(':', 1)[1].strip() for l in Path('/proc/cpuinfo').read_text().splitlines() if l.startswith('model name')), platform.processor())
+        prov = dict(command=f'vae_train run {run.name}, shipped by python tools/make_pretrained.py --from_run', train_config=config,
+                    metrics=metrics, evals=[json.loads(Path(e).read_text()) for e in args.eval],
+                    training_seconds=round(sum(r['seconds'] for r in history), 1), epochs=len(history),
+                    machine=dict(cpu=cpu, cpu_flags=cpu_flags(), threads=config.get('threads'), torch=torch.__version__),
+                    date=str(date.today()), checkpoint=dest.name, checkpoint_bytes=dest.stat().st_size)
+        dest.with_suffix('.json').write_text(json.dumps(prov, indent=2) + '\n')
+        print(f"wrote {dest} ({dest.stat().st_size/1e6:.2f} MB) and {dest.with_suffix('.json').name}; test {metrics['test']}")
+        raise SystemExit
     sums = data_checksums(args.data_dir)
     if args.describe:
         dest = Path(args.dest)

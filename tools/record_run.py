@@ -30,8 +30,9 @@ def test_curve(run:Path, config:dict, history:list, data_dir:str|None=None) -> l
     try: from vae_nb.evaluate import evaluate
     except ImportError: from vae_nb.train import evaluate
     from vae_nb.model import load_model
-    from vae_nb.data import mnist_splits
-    test_images = mnist_splits(data_dir or config.get('data_dir'), sample=config.get('sample', False))['test'][0]
+    from vae_nb.data import get_dataset
+    ds = get_dataset(config.get('dataset', 'mnist'))
+    test_images = ds.splits(data_dir or config.get('data_dir'), sample=config.get('sample', False))['test'][0]
     res = []
     for r in history:
         ckpt = run/f"epoch_{r['epoch']:03d}.pt"
