@@ -59,7 +59,7 @@ if __name__ == '__main__':
         recs.append(rec); samples.append(s)
         print(f"trial {rec['trial']:>2} kl_weight {rec['kl_weight']:<7} z_dim {rec['z_dim']:>3}: test MSE {rec['test_mse']:.5f} KL {rec['test_kl']:8.3f} "
               f"active {rec['active_units']:>3} not N(0,1) {rec['not_normal']:>3}", flush=True)
-    fixed = {'trial', 'state', 'valid_total', 'epochs', 'seconds', 'run'}
+    fixed = {'trial', 'state', 'valid_total', 'epochs_done', 'seconds', 'run', 'note'}
     params = lambda r: tuple((k, v) for k, v in r.items() if k not in fixed and not k.startswith('test_'))
     done = {params(r) for r in rows if r['state'] == 'COMPLETE'}  # a trial cut short and then finished by another counts as finished
     failed = [dict(trial=int(r['trial']), state=r['state'], **dict(params(r))) for r in rows if r['state'] != 'COMPLETE' and params(r) not in done]
