@@ -28,18 +28,13 @@ from torch.utils.data import ConcatDataset, DataLoader
 import torchvision.transforms as T
 from torchvision.datasets import MNIST
 
-from vae_nb.core import bf16_native, cpu_flags
+from vae_nb.core import bf16_native, cpu_flags, cpu_model
 from vae_nb.data import Batches, data_root, find_mnist, mnist_splits
 from vae_nb.model import VAE
 from vae_nb.loss import VAEObjective, vae_loss
 from vae_nb.learner import DataLoaders, Learner, ChannelsLast, MixedPrecision, adam
 
 FEATURES = {'avx2', 'fma', 'avx512f', 'avx512bw', 'avx512vl', 'avx512_vnni', 'avx512_bf16', 'avx512_fp16', 'amx_tile', 'amx_bf16', 'amx_int8', 'bf16', 'asimd', 'sve'}
-
-def cpu_model() -> str:
-    "The CPU's model name, as Linux reports it (else the platform's processor string)."
-    try: return next(l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name'))
-    except (OSError, StopIteration): return platform.processor() or platform.machine()
 
 def train_flops_per_image(model: VAE) -> float:
     "Multiply-adds of one forward pass, x2 for FLOPs, x3 for forward + backward."

@@ -7,13 +7,13 @@ The networks are untrained Bernoulli ones (the pace does not depend on the weigh
 shipped binarized sample; `iwae_nll` decodes N·k draws (a channels-last copy of the model on a CPU). bf16 is timed
 only where the CPU computes in it (AVX512_BF16 or AMX); elsewhere it is emulated and slower, and is skipped.
 """
-import argparse, json, os, platform, time
+import argparse, json, os, time
 from datetime import date
 from pathlib import Path
 
 import torch
 
-from vae_nb.core import bf16_native, cpu_flags
+from vae_nb.core import bf16_native, cpu_flags, cpu_model
 from vae_nb.data import get_dataset
 from vae_nb.evaluate import iwae_nll
 from vae_nb.model import ARCHS, build_model
@@ -30,7 +30,7 @@ if __name__ == '__main__':
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     images = get_dataset('binarized_mnist').splits(sample=True)['test'][0][:a.n]
-    cpu = next((l.split(':', 1)[1].strip() for l in Path('/proc/cpuinfo').read_text().splitlines() if l.startswith('model name')), platform.processor())
+    cpu = cpu_model()
     res = dict(machine=dict(cpu=cpu, cpu_features=sorted(f for f in cpu_flags() if f.startswith(('avx512', 'amx', 'avx2', 'fma'))),
                             bf16_native=bf16_native(), threads=a.threads, torch=torch.__version__),
                date=str(date.today()), k=a.k, n_images=a.n, rows=[])

@@ -17,11 +17,12 @@ It needs the full MNIST (`VAE_NB_DATA` or `--data_dir`) and takes about 13 minut
 runs of the reference's network (`fast256`): batch 256, one-cycle lr peaking at 4e-3, 48 epochs, channels-last, bf16
 autocast with every layer in bf16.
 """
-import argparse, hashlib, json, platform, tempfile, time
+import argparse, hashlib, json, tempfile, time
 from datetime import date
 from pathlib import Path
 import torch
 import vae_nb
+from vae_nb.core import cpu_model
 from vae_nb.train import TrainConfig, train
 from vae_nb.evaluate import evaluate
 from vae_nb.model import save_checkpoint
@@ -73,7 +74,7 @@ if __name__ == '__main__':
         metrics = {k: evaluate(model, splits[k][0]) for k in ('train', 'valid', 'test')}
         dest = Path(vae_nb.__file__).parent/'assets'/f'{args.name}.pt'
         save_checkpoint(dest, model, source=f'run {run.name}', train_config=ck.get('train_config', config), epoch=ck.get('epoch'), metrics=metrics)
-        cpu = next((l.split(':', 1)[1].strip() for l in Path('/proc/cpuinfo').read_text().splitlines() if l.startswith('model name')), platform.processor())
+        cpu = cpu_model()
         prov = dict(command=f'vae_train run {run.name}, shipped by python tools/make_pretrained.py --from_run', train_config=config,
                     metrics=metrics, evals=[json.loads(Path(e).read_text()) for e in args.eval],
                     training_seconds=round(sum(r['seconds'] for r in history), 1), epochs=len(history),
@@ -104,7 +105,7 @@ if __name__ == '__main__':
     metrics = {k: evaluate(learn.model, splits[k][0]) for k in ('train', 'valid', 'test')}
     dest = Path(args.dest)
     save_checkpoint(dest, learn.model.cpu(), source='fast256', train_config=learn.config.to_dict(), epoch=learn.epoch, metrics=metrics)
-    cpu = next((l.split(':', 1)[1].strip() for l in Path('/proc/cpuinfo').read_text().splitlines() if l.startswith('model name')), platform.processor())
+    cpu = cpu_model()
     prov = dict(command='python tools/make_pretrained.py', recipe=RECIPE, train_config=learn.config.to_dict(), data_md5=sums,
                 metrics=metrics, training_seconds=sum(r['seconds'] for r in learn.history), wall_seconds=wall,
                 machine=dict(cpu=cpu, cpu_flags=cpu_flags(), threads=torch.get_num_threads(), torch=torch.__version__),

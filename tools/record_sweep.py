@@ -10,14 +10,14 @@ images of mu_d > 0.01; one posterior draw per image for the Kolmogorov-Smirnov t
 N(0, 1), family-wise level 1%), and 8 prior samples are decoded with seed 0. Writes OUT/NAME.json (the table, the
 machine, the command) and OUT/NAME_samples.npz (uint8 samples `[trials, 8, 28, 28]`, in the JSON's trial order).
 """
-import argparse, csv, json, os, platform
+import argparse, csv, json, os
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from vae_nb.core import cpu_flags, dumps
+from vae_nb.core import cpu_flags, cpu_model, dumps
 from vae_nb.data import get_dataset
 from vae_nb.model import load_model, sample_images
 from vae_nb.latent import encode_split, normality_table, active_units
@@ -63,7 +63,7 @@ if __name__ == '__main__':
     params = lambda r: tuple((k, v) for k, v in r.items() if k not in fixed and not k.startswith('test_'))
     done = {params(r) for r in rows if r['state'] == 'COMPLETE'}  # a trial cut short and then finished by another counts as finished
     failed = [dict(trial=int(r['trial']), state=r['state'], **dict(params(r))) for r in rows if r['state'] != 'COMPLETE' and params(r) not in done]
-    cpu = next((l.split(':', 1)[1].strip() for l in Path('/proc/cpuinfo').read_text().splitlines() if l.startswith('model name')), platform.processor())
+    cpu = cpu_model()
     out = Path(args.out)
     res = dict(name=args.name, source=f"sweep folder {Path(args.sweep).name}, recorded by tools/record_sweep.py on {date.today()}",
                command=args.command, wall_seconds=args.wall_seconds, trials=sorted(recs, key=lambda r: (r['kl_weight'], r['z_dim'])),
