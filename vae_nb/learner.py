@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_learner.ipynb #9cb0f25a
 from __future__ import annotations
-import math
+import collections, math
 from functools import partial
 
 import torch
@@ -15,7 +15,7 @@ from .core import device_rng
 
 # %% auto #0
 __all__ = ['adam', 'Callback', 'CancelFit', 'TrainingDiverged', 'DataLoaders', 'Learner', 'DeviceCB', 'ChannelsLast',
-           'MixedPrecision', 'one_cycle', 'OneCycleLR', 'ProgressCB']
+           'MixedPrecision', 'set_scalar', 'one_cycle', 'OneCycleLR', 'ProgressCB', 'CUDAGraphStep']
 
 # %% ../nbs/04_learner.ipynb #c70a81d0
 class Callback:
@@ -60,24 +60,30 @@ class Learner:
 
     def predict(self): self.preds = self.model(self.batch[0])
     def get_loss(self): self.loss = self.loss_func(self.preds, *self.batch)
+    def check_loss(self):
+        if not torch.isfinite(self.loss):
+            raise TrainingDiverged(f"loss is {self.loss.item()} at epoch {self.epoch+1}, step {self.iter+1} "
+                                   f"(global step {self.step+1}); lower the learning rate")
     def zero_grad(self): self.opt.zero_grad(set_to_none=True)
     def backward(self): self.loss.backward()
     def opt_step(self): self.opt.step()
 
 # %% ../nbs/04_learner.ipynb #f7ff240b
 @patch
-def one_batch(self:Learner):
-    "Predict, score and, when training, take one optimizer step."
-    self.callback('before_batch')
+def batch_step(self:Learner):
+    "Predict and score; when training, check the loss and take one optimizer step."
     self._do('predict'); self.callback('after_predict')
     self._do('get_loss')
-    if self.training and not torch.isfinite(self.loss):
-        raise TrainingDiverged(f"loss is {self.loss.item()} at epoch {self.epoch+1}, step {self.iter+1} "
-                               f"(global step {self.step+1}); lower the learning rate")
+    if self.training: self._do('check_loss')
     self.callback('after_loss')
-    if self.training:
-        self._do('zero_grad'); self._do('backward'); self._do('opt_step')
-        self.step += 1
+    if self.training: self._do('zero_grad'); self._do('backward'); self._do('opt_step')
+
+@patch
+def one_batch(self:Learner):
+    "One batch through `batch_step`, between the `before_batch` and `after_batch` events."
+    self.callback('before_batch')
+    self._do('batch_step')
+    if self.training: self.step += 1
     self.callback('after_batch')
 
 @patch
@@ -127,7 +133,9 @@ def state(self:Learner) -> dict:
     rng = dict(torch=torch.get_rng_state(), batches=self.dls.train.state_dict())
     dev = next(self.model.parameters()).device
     if own := device_rng(dev): rng[dev.type] = own[0]()  # the z noise of a GPU run is drawn there
-    return dict(epoch=self.epoch, step=self.step, optimizer=self.opt.state_dict(), history=self.history, rng=rng)
+    opt = self.opt.state_dict()  # how the step runs is this process's business: a learning rate as a number, not captured
+    opt['param_groups'] = [dict(g, lr=float(g['lr']), **({'capturable': False} if 'capturable' in g else {})) for g in opt['param_groups']]
+    return dict(epoch=self.epoch, step=self.step, optimizer=opt, history=self.history, rng=rng)
 
 @patch
 def load_state(self:Learner, ckpt:dict # A checkpoint with `model` and what `state` returns
@@ -161,9 +169,20 @@ class MixedPrecision(Callback):
     def __init__(self, dtype:torch.dtype=torch.bfloat16): self.dtype = dtype
     def predict(self, learn, inner):
         if not learn.training: return inner()
-        with torch.autocast(learn.batch[0].device.type, dtype=self.dtype): return inner()
+        kind = learn.batch[0].device.type
+        with torch.autocast(kind, dtype=self.dtype, cache_enabled=kind != 'cuda'): return inner()  # a CUDA graph replays no cast cache
 
 # %% ../nbs/04_learner.ipynb #9aa8ffd9
+def set_scalar(obj, # A dict (an optimizer's parameter group) or any object
+               name:str, # The key or attribute
+               v:float # Its new value
+              ):
+    "Set `obj[name]` (a dict) or `obj.name` to `v`, in place where it holds a tensor, as a captured CUDA graph reads it."
+    old = obj[name] if isinstance(obj, dict) else getattr(obj, name)
+    if isinstance(old, torch.Tensor): old.fill_(v)
+    elif isinstance(obj, dict): obj[name] = v
+    else: setattr(obj, name, v)
+
 def one_cycle(pos:float, # Fraction of training done, in [0, 1]
               warm:float=0.25 # Fraction spent warming up
              ) -> float:
@@ -177,7 +196,7 @@ class OneCycleLR(Callback):
     def before_batch(self, learn):
         if not learn.training: return
         total = learn.n_epochs*len(learn.dls.train)
-        for g in learn.opt.param_groups: g['lr'] = learn.lr*one_cycle(min(learn.step/total, 1.0), self.warm)
+        for g in learn.opt.param_groups: set_scalar(g, 'lr', learn.lr*one_cycle(min(learn.step/total, 1.0), self.warm))
 
 # %% ../nbs/04_learner.ipynb #ef392ef4
 class ProgressCB(Callback):
@@ -187,13 +206,89 @@ class ProgressCB(Callback):
         self.line, self.bar = line or (lambda learn: '  '.join(f"{k} {v:.5g}" for k, v in learn.history[-1].items())), None
     def before_train(self, learn):
         self.bar = tqdm(total=len(learn.dls.train), desc=f'epoch {learn.epoch+1}/{learn.n_epochs}', leave=False, mininterval=0.5)
+        self.pending = collections.deque()
     def after_batch(self, learn):
         if not learn.training: return
         self.bar.update(1)
-        if learn.iter % 20 == 0: self.bar.set_postfix(loss=f'{learn.loss.item():.5f}', refresh=False)
+        if learn.iter % 20: return
+        loss = learn.loss.detach()
+        if loss.device.type != 'cuda': return self.bar.set_postfix(loss=f'{loss.item():.5f}', refresh=False)
+        while self.pending and self.pending[0][1].query(): shown = self.pending.popleft()[0]; self.bar.set_postfix(loss=f'{shown.item():.5f}', refresh=False)
+        if len(self.pending) < 100:  # copies of later losses, landing when the GPU gets there
+            ev = torch.cuda.Event(); self.pending.append((loss.to('cpu', non_blocking=True), ev)); ev.record()
     def after_train(self, learn): self.bar.close()
     def after_epoch(self, learn):
         if learn.history: print(self.line(learn), flush=True)
     def after_fit(self, learn):
         if self.bar is not None: self.bar.close()
     after_error = after_fit  # so that what is printed next starts on a line of its own
+
+# %% ../nbs/04_learner.ipynb #70372a1d
+class CUDAGraphStep(Callback):
+    "Capture the training step (forward, loss, check, backward, optimizer) as a CUDA graph after `warmup` eager steps; replay it for every later batch."
+    order = 100  # outermost: the graph holds what every other take-over of the step does
+    def __init__(self, warmup:int=3): self.warmup = warmup
+
+    def before_fit(self, learn):
+        dev = next(learn.model.parameters()).device
+        self.replay, self.n, self.learn = None, 0, learn
+        self.prepare(learn.opt, dev)
+        self.count, self.first_bad = torch.zeros((), dtype=torch.long, device=dev), torch.full((), -1, dtype=torch.long, device=dev)
+
+    def prepare(self, opt:torch.optim.Optimizer, dev:torch.device):
+        "Learning rates as tensors on `dev` (filled in place by schedules); on CUDA, a capturable optimizer with its step counts there."
+        for g in opt.param_groups:
+            if not isinstance(g['lr'], torch.Tensor): g['lr'] = torch.tensor(float(g['lr']), device=dev)
+            if dev.type == 'cuda':
+                if 'capturable' not in g: raise ValueError(f"{type(opt).__name__} cannot be captured in a CUDA graph: it has no capturable option")
+                g['capturable'] = True
+        if dev.type == 'cuda':
+            for st in opt.state.values():
+                if isinstance(st.get('step'), torch.Tensor): st['step'] = st['step'].to(dev, torch.float32)
+
+    def eager(self, fn):
+        "Run `fn` on a side stream: a warm-up step before the capture."
+        s = torch.cuda.Stream(); s.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(s): fn()
+        torch.cuda.current_stream().wait_stream(s)
+
+    def capture(self, fn):
+        "Record `fn` as a CUDA graph (which runs nothing); returns the graph's `replay`."
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph): fn()
+        return graph.replay
+
+    def before_train(self, learn):
+        self.start = learn.step
+        self.count.zero_(); self.first_bad.fill_(-1)
+
+    def batch_step(self, learn, inner):
+        if not learn.training: return inner()
+        if self.replay is None and self.n < self.warmup: self.n += 1; return self.eager(inner)
+        if self.replay is None:
+            self.static = tuple(t.clone() for t in learn.batch)  # the tensors the graph reads its batch from
+            learn.batch = self.static
+            learn.opt.zero_grad(set_to_none=True)  # the graph makes the gradients it writes on every replay
+            before = dict(getattr(learn.loss_func, '__dict__', {}))
+            self.replay = self.capture(inner)
+            self.outputs = learn.preds, learn.loss
+            self.kept = {k: v for k, v in getattr(learn.loss_func, '__dict__', {}).items() if before.get(k, self) is not v}  # what the loss function keeps of a step
+        else:
+            if [t.shape for t in learn.batch] != [t.shape for t in self.static]:
+                raise ValueError(f"a CUDA graph replays batches of one shape: got {[tuple(t.shape) for t in learn.batch]} after "
+                                 f"{[tuple(t.shape) for t in self.static]} (drop the last incomplete batch)")
+            for s, t in zip(self.static, learn.batch): s.copy_(t)
+            learn.batch = self.static
+        self.replay()
+        learn.preds, learn.loss = self.outputs  # the graph's outputs, which each replay refills; a validation may have replaced them
+        for k, v in self.kept.items(): setattr(learn.loss_func, k, v)
+
+    def check_loss(self, learn, inner):
+        "Note the epoch's first step whose loss is not finite, on the device, without waiting for it."
+        self.count += 1
+        self.first_bad.copy_(torch.where((self.first_bad < 0) & ~torch.isfinite(learn.loss.detach()), self.count, self.first_bad))
+
+    def after_train(self, learn):
+        bad = int(self.first_bad)  # the one wait of the epoch
+        if bad >= 0: raise TrainingDiverged(f"loss is not finite at epoch {learn.epoch+1}, step {bad} (global step {self.start + bad}), "
+                                            f"found at the end of the epoch's training pass; lower the learning rate")
