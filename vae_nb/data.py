@@ -190,10 +190,11 @@ class Batches:
                  shuffle:bool=False, # A new random order every epoch
                  drop_last:bool=False, # Skip the last incomplete batch
                  seed:int=0, # Seed of the shuffling generator
-                 device:str|torch.device='cpu', # Where batches are put
+                 device:str|torch.device='cpu', # Where the images are kept, and batches made
                  transform=normalize): # uint8 to the model's scale, applied per batch on `device`
         if bs <= 0: raise ValueError(f"batch size must be positive, got {bs}")
         if labels is not None and len(images) != len(labels): raise ValueError(f"{len(images)} images but {len(labels)} labels")
+        images, labels = images.to(device), (labels.to(device) if labels is not None else None)
         store_attr('images,labels,bs,shuffle,drop_last,device,transform')
         self.generator = torch.Generator().manual_seed(seed)
 
@@ -201,12 +202,12 @@ class Batches:
 
     def __iter__(self):
         n = len(self.images)
-        order = torch.randperm(n, generator=self.generator) if self.shuffle else None
+        order = torch.randperm(n, generator=self.generator).to(self.images.device) if self.shuffle else None  # drawn on the CPU, the same on every device
         for i in range(len(self)):
             sl = slice(i*self.bs, (i+1)*self.bs)
             idx = order[sl] if order is not None else sl
-            x = self.transform(self.images[idx].to(self.device))
-            yield (x,) if self.labels is None else (x, self.labels[idx].to(self.device))
+            x = self.transform(self.images[idx])
+            yield (x,) if self.labels is None else (x, self.labels[idx])
 
 # %% ../nbs/01_data.ipynb #4888a34c
 @patch
