@@ -21,13 +21,13 @@ from .data import Batches, get_dataset, show_images, DATASETS
 from .model import (ARCHS, SPEC_VERSION, CheckpointError, build_model, load_checkpoint, reconstruct, sample_images,
                           save_checkpoint, state_mismatch)
 from .loss import LIKELIHOODS, VAEObjective, get_likelihood
-from .learner import (Callback, DataLoaders, Learner, adam, ChannelsLast, DeviceCB, MixedPrecision, OneCycleLR,
-                            ProgressCB, TrainingDiverged)
+from .learner import (Callback, DataLoaders, Learner, adam, ChannelsLast, CUDAGraphStep, DeviceCB, MixedPrecision,
+                            OneCycleLR, ProgressCB, TrainingDiverged, set_scalar)
 
 # %% auto #0
 __all__ = ['MAX_PARAMS', 'MAX_THREADS', 'RUN_FILES', 'TrainConfig', 'ValidationNoise', 'VAEMetrics', 'KLWarmup', 'recon_name',
-           'summary_line', 'plot_history', 'epoch_figure', 'RunFolder', 'dist_env', 'DataParallel', 'train',
-           'vae_train']
+           'summary_line', 'plot_history', 'epoch_images', 'epoch_figure', 'save_grid', 'RunFolder', 'dist_env',
+           'DataParallel', 'train', 'vae_train']
 
 # %% ../nbs/05_train.ipynb #48ca441f
 def _widths(v, name:str) -> tuple:
@@ -64,6 +64,7 @@ class TrainConfig:
     bf16:bool=False # Forward pass under bfloat16 autocast, where the hardware has it (else fp32, with a note)
     fp32_layers:tuple|None=None # Under bf16 on a CPU, decoder layers kept in fp32: comma-separated, or 'none' (default: the model's)
     fused:bool=False # Adam's fused kernel: one pass per tensor, faster, not bit-identical to the reference's Adam
+    cuda_graph:bool=True # On a CUDA GPU, capture the training step once as a CUDA graph and replay it (no effect elsewhere)
     data_dir:str|None=None # Folder holding MNIST/raw (default: $VAE_NB_DATA or the cache)
     sample:bool=False # Train on the small sample shipped with vae_nb
     train_subset:int|None=None # Train on the first N training images only
@@ -198,12 +199,13 @@ class VAEMetrics(Callback):
     "Per-epoch training averages of the loss terms, validation metrics in `learn.metrics`, a record per epoch in `learn.history`."
     order = -10
     def before_epoch(self, learn): self.start = time.perf_counter()
-    def before_train(self, learn): self.sums, self.n = torch.zeros(2), 0
+    def before_train(self, learn): self.sums, self.n = None, 0
     def before_validate(self, learn): self.vsums, self.vn = {}, 0
     def after_batch(self, learn):
         t, n = learn.loss_func.terms, len(learn.batch[0])
         if learn.training:
-            self.sums += torch.stack([t.recon.detach(), t.kl.detach()]).cpu()*n; self.n += n
+            v = torch.stack([t.recon.detach(), t.kl.detach()]).float()*n  # summed where the loss is: read once, at the epoch's end
+            self.sums = v if self.sums is None else self.sums.add_(v); self.n += n
             return
         obj = learn.loss_func
         name = obj.likelihood.recon_name
@@ -214,24 +216,26 @@ class VAEMetrics(Callback):
     def after_validate(self, learn): learn.metrics.update({k: v/self.vn for k, v in self.vsums.items()})
     def after_train(self, learn):
         if not (dist.is_available() and dist.is_initialized()): return
-        t = torch.cat([self.sums, torch.tensor([float(self.n)])]).to(next(learn.model.parameters()).device)  # NCCL reduces GPU tensors
+        dev = next(learn.model.parameters()).device  # NCCL reduces GPU tensors
+        t = torch.cat([self._sums().to(dev), torch.tensor([float(self.n)], device=dev)])
         dist.all_reduce(t)  # data-parallel training: each process saw its rows of every batch
         self.sums, self.n = t[:2].cpu(), int(t[2].item())
     def after_epoch(self, learn):
         obj = learn.loss_func
         name = obj.likelihood.recon_name
-        recon, kl = (self.sums/max(self.n, 1)).tolist()
+        recon, kl = (self._sums()/max(self.n, 1)).tolist()
         rec = {'epoch': learn.epoch, f'train_{name}': recon, 'train_kl': kl, 'train_total': recon + obj.kl_weight*kl}
         rec.update({f'valid_{k}': v for k, v in learn.metrics.items()})
-        rec.update(lr=learn.opt.param_groups[0]['lr'], kl_weight=obj.kl_weight*obj.kl_scale, seconds=time.perf_counter() - self.start)
+        rec.update(lr=float(learn.opt.param_groups[0]['lr']), kl_weight=float(obj.kl_weight*obj.kl_scale), seconds=time.perf_counter() - self.start)
         learn.history.append(rec)
+    def _sums(self): return torch.zeros(2) if self.sums is None else self.sums
 
 # %% ../nbs/05_train.ipynb #b0ede7ea
 class KLWarmup(Callback):
     "Scale the objective's KL weight linearly from 0 to 1 over the first `epochs` epochs."
     def __init__(self, epochs:float): self.epochs = epochs
     def before_batch(self, learn):
-        if learn.training: learn.loss_func.kl_scale = min(1.0, (learn.step + 1)/(self.epochs*len(learn.dls.train)))
+        if learn.training: set_scalar(learn.loss_func, 'kl_scale', min(1.0, (learn.step + 1)/(self.epochs*len(learn.dls.train))))
 
 # %% ../nbs/05_train.ipynb #031d4e6d
 def recon_name(rec:dict) -> str:
@@ -260,16 +264,34 @@ def plot_history(history:list # `learn.history`: one dict per epoch
 
 # %% ../nbs/05_train.ipynb #94b7ea87
 @torch.no_grad()
+def epoch_images(model:torch.nn.Module, # The model
+                 images:torch.Tensor, # A fixed batch of uint8 images to reconstruct
+                 n_samples:int=16, # Prior samples to draw
+                 seed:int=0 # Seed of the prior samples
+                ) -> torch.Tensor:
+    "uint8 images: `images`, their reconstructions with z = mu, and prior samples, on the dataset's pixel scale."
+    ds = get_dataset(model.spec['dataset']['name'])
+    rows = torch.cat([ds.to_model(images), reconstruct(model, images), sample_images(model, n_samples, seed=seed)])
+    return (ds.to_image(rows)*255).round().to(torch.uint8)
+
 def epoch_figure(model:torch.nn.Module, # The model
                  images:torch.Tensor, # A fixed batch of uint8 images to reconstruct
                  n_samples:int=16, # Prior samples to draw
                  seed:int=0, # Seed of the prior samples
                  title:str='' # Figure title
                 ) -> plt.Figure:
-    "Images (top), their reconstructions with z = mu (middle), and prior samples (bottom)."
-    ds = get_dataset(model.spec['dataset']['name'])
-    rows = torch.cat([ds.to_model(images), reconstruct(model, images), sample_images(model, n_samples, seed=seed)])
-    return show_images((ds.to_image(rows)*255).round().to(torch.uint8), ncols=len(images), scale=0.8, suptitle=title)  # the dataset's pixel scale
+    "`epoch_images` as a figure: images (top), their reconstructions (middle), prior samples (bottom)."
+    return show_images(epoch_images(model, images, n_samples, seed), ncols=len(images), scale=0.8, suptitle=title)
+
+def save_grid(images:torch.Tensor, # uint8 images `[N,1,H,W]`
+              path:str|Path, # The PNG to write
+              ncols:int=16, # Images per row
+              zoom:int=2 # Pixels per image pixel
+             ):
+    "A PNG of `images` in rows of `ncols`, `zoom` times their size, white between them: torchvision's grid, no figure."
+    from torchvision.utils import save_image  # here, not at import: a run writes its first grid after an epoch
+    x = images.float().div(255).repeat_interleave(zoom, -1).repeat_interleave(zoom, -2)
+    save_image(x, path, nrow=ncols, padding=2*zoom, pad_value=1.0)
 
 class RunFolder(Callback):
     "Write settings, metrics, checkpoints and figures of a run into `path`."
@@ -293,8 +315,7 @@ class RunFolder(Callback):
         rec = learn.history[-1]
         atomic_write(self.path/'metrics.jsonl', ''.join(dumps(r) + '\n' for r in learn.history))
         if self.fixed_images is not None:
-            fig = epoch_figure(learn.model, self.fixed_images, title=f"epoch {learn.epoch}: validation images, reconstructions, samples")
-            fig.savefig(self.path/'images'/f'epoch_{learn.epoch:03d}.png', dpi=80); plt.close(fig)
+            save_grid(epoch_images(learn.model, self.fixed_images), self.path/'images'/f'epoch_{learn.epoch:03d}.png', ncols=len(self.fixed_images))
         if rec.get('valid_total', math.inf) < self.best:
             self.best = rec['valid_total']
             self.save(learn, 'best.pt')
@@ -378,7 +399,7 @@ def _resumed(cfg:TrainConfig) -> tuple:
     if lr != saved.lr:
         print(f"note: resuming with lr {lr:g} instead of the run's {saved.lr:g}: from here on the run differs from an uninterrupted one", file=sys.stderr)
     data = dict(data_dir=cfg.data_dir) if _given(cfg, 'data_dir') else {}
-    cfg = dataclasses.replace(saved, epochs=cfg.epochs, device=cfg.device, threads=cfg.threads, resume=cfg.resume, lr=lr, overwrite=cfg.overwrite,
+    cfg = dataclasses.replace(saved, epochs=cfg.epochs, device=cfg.device, threads=cfg.threads, cuda_graph=cfg.cuda_graph, resume=cfg.resume, lr=lr, overwrite=cfg.overwrite,
                               out=cfg.out or str(Path(cfg.resume).parent), progress=cfg.progress, **data)
     done, out = ckpt['epoch'], Path(cfg.out)
     if cfg.epochs < done or (cfg.epochs == done and (out/'test_metrics.json').exists()):
@@ -554,9 +575,10 @@ def _train(cfg:TrainConfig, dev:torch.device, out:Path, ckpt:dict|None, run:dict
     model = build_model(cfg.model_spec()).to(dev)
     if cfg.channels_last: model = model.to(memory_format=torch.channels_last)
     batches = partial(Batches, device=dev, transform=ds.to_model)
+    eval_bs = 5000 if dev.type == 'cuda' else 1000  # a GPU validates in one or two launches' worth of batches
     dls = DataLoaders(batches(x_train, y_train, bs=cfg.bs, shuffle=True, drop_last=True, seed=cfg.seed,
                               transform=getattr(ds, 'train_to_model', ds.to_model)),  # a dataset may treat training batches apart (dynamic binarization)
-                      batches(splits['valid'][0], bs=1000))
+                      batches(splits['valid'][0], bs=eval_bs))
     cbs = [DeviceCB(dev), VAEMetrics(), ValidationNoise()]
     if run['rank'] == 0: cbs.append(RunFolder(out, config, fixed_images=splits['valid'][0][:16], save_every=cfg.save_every))
     if run['world'] > 1: cbs.append(DataParallel(run['rank'], run['world']))
@@ -565,8 +587,11 @@ def _train(cfg:TrainConfig, dev:torch.device, out:Path, ckpt:dict|None, run:dict
     if cfg.lr_schedule == 'onecycle': cbs.append(OneCycleLR(cfg.lr_warm))
     if cfg.channels_last: cbs.append(ChannelsLast())
     if cfg.bf16: cbs.append(MixedPrecision())
-    learn = Learner(model, dls, VAEObjective(cfg.likelihood, cfg.run_kl_weight(), cfg.free_bits), lr=cfg.lr, cbs=cbs,
-                    opt_func=partial(adam, fused=cfg.fused or None, betas=(0.9, cfg.beta2)))
+    obj = VAEObjective(cfg.likelihood, cfg.run_kl_weight(), cfg.free_bits)
+    if cfg.cuda_graph and dev.type == 'cuda' and run['world'] == 1:  # data-parallel runs stay eager: DDP's hooks are not captured here
+        cbs.append(CUDAGraphStep())
+        obj.kl_scale = torch.ones((), device=dev)  # read by the captured step on every replay, filled by the KL warm-up
+    learn = Learner(model, dls, obj, lr=cfg.lr, cbs=cbs, opt_func=partial(adam, fused=cfg.fused or None, betas=(0.9, cfg.beta2)))
     if ckpt is not None: _restore(learn, ckpt, cfg)
     if run['replace'] and run['rank'] == 0: _discard(out, None)  # --overwrite: the old run goes now, when nothing can stop this one from starting
     if ckpt is not None and run['rank'] == 0:  # resuming from an earlier checkpoint than the folder's (--overwrite): what came after it goes
@@ -579,7 +604,7 @@ def _train(cfg:TrainConfig, dev:torch.device, out:Path, ckpt:dict|None, run:dict
     cudnn.benchmark, cudnn.deterministic = False, True
     try:
         learn.fit(cfg.epochs)
-        learn.test_metrics = dict(learn.validate(batches(splits['test'][0], bs=1000)))
+        learn.test_metrics = dict(learn.validate(batches(splits['test'][0], bs=eval_bs)))
     finally: cudnn.benchmark, cudnn.deterministic = cudnn_flags  # the caller's settings again
     if run['rank'] == 0: atomic_write(out/'test_metrics.json', dumps(dict(learn.test_metrics, epochs=learn.epoch), indent=2))
     if cfg.progress: print('test  ' + '  '.join(f"{k} {v:.5f}" for k,v in learn.test_metrics.items()), flush=True)
