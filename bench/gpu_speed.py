@@ -1,27 +1,79 @@
-"""GPU speed (issue 16): the reference experiment end to end, the fast recipe end to end, and the training step's
-images per second against a CUDA-graph probe of the same step; prints each figure and records them in JSON.
+"""GPU speed and correctness (issue 16, part 1), every check in one process so that one device call runs them all; prints
+each figure as it comes and records them in JSON.
 
     python bench/gpu_speed.py                      # on a CUDA machine: bench/gpu_results.json
     python bench/gpu_speed.py --quick --device cpu --out /tmp/gpu_quick.json   # a check of the script itself
 
-End to end is a fresh `python -m vae_nb.train` process, from its start to its `test_metrics.json`, so it counts
-Python's and PyTorch's start, the data's loading, training, validation and the test evaluation:
-  - the reference configuration: batch 32, Adam 5e-4, 30 epochs, fp32;
-  - the fast recipe: --bs 256 --lr 6e-3 --beta2 0.95 --lr_schedule onecycle --epochs 14 --bf16 --channels_last --fused.
-The step is timed in this process on random images, for the model as vae_nb trains it (forward, loss, backward,
-Adam) and, on CUDA, for the same step captured once in a CUDA graph and replayed (Adam with capturable=True), the
-probe the issue measured. --quick runs every part at toy size (the sample, 1 epoch, a few steps), to test the script
-on a CPU before a GPU's time is spent on it. Needs the full MNIST (VAE_NB_DATA) unless --quick.
+Parts, in order (each records its error and the script goes on, so that one failure still leaves the other figures):
+  1. checks, on 4,096 training images for 2 epochs at batch 32: a seeded run repeats exactly; a run resumed after
+     epoch 1 equals an uninterrupted one; the CUDA-graph step against the eager one; no host sync inside a replayed
+     epoch (torch.cuda.set_sync_debug_mode('error') from the first replay to the end of the training pass);
+  2. end to end, a fresh `python -m vae_nb.train` process from its start to its test_metrics.json (Python's and PyTorch's
+     start, the data's loading, training, validation, the test evaluation):
+       - the reference configuration: batch 32, Adam 5e-4, 30 epochs, fp32;
+       - the fast recipe: --bs 256 --lr 6e-3 --beta2 0.95 --lr_schedule onecycle --epochs 14 --bf16 --channels_last --fused;
+     a run that fails with the CUDA graph is run again with --no_cuda_graph, and both are recorded;
+  3. the training step's images per second at batch 32 and 256: vae_nb's whole loop (Batches on the GPU, the metrics,
+     the schedule; the step captured by CUDAGraphStep, with cuDNN's deterministic algorithms as train uses them, and
+     without them), and a probe of the same step captured by hand (Adam with capturable=True), the probe the issue
+     measured at 42,000 and 211,000 img/s.
+--quick runs every part at toy size (the sample, 1 epoch, a few steps), to test the script on a CPU before a GPU's time
+is spent on it; on a CPU the CUDA-only parts say so. Needs the full MNIST (VAE_NB_DATA) unless --quick.
 """
-import argparse, json, os, subprocess, sys, tempfile, time
+import argparse, json, os, platform, subprocess, sys, tempfile, time, traceback
 from datetime import date
 from pathlib import Path
 
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 REFERENCE = []
 FAST = ['--bs', '256', '--lr', '6e-3', '--beta2', '0.95', '--lr_schedule', 'onecycle', '--epochs', '14', '--bf16', '--channels_last', '--fused']
+PROBE_ISSUE = {32: 42_000, 256: 211_000}  # the issue's hand-captured step on an H200, img/s
+
+def guarded(name:str, res:dict, fn, *args, **kw):
+    "Run `fn`, keeping its result in `res[name]`, or its error there if it fails."
+    t0 = time.perf_counter()
+    try: res[name] = fn(*args, **kw)
+    except Exception as e:
+        res[name] = dict(error=f"{type(e).__name__}: {e}"[:2000], traceback=traceback.format_exc()[-4000:])
+        print(f"{name}: FAILED: {type(e).__name__}: {str(e)[:300]}", flush=True)
+    print(f"  ({name}: {time.perf_counter() - t0:.1f} s)", flush=True)
+    return res[name]
+
+def max_diff(a, b) -> float:
+    "Largest absolute difference between two models' weights."
+    sa, sb = a.state_dict(), b.state_dict()
+    return max((sa[k].float().cpu() - sb[k].float().cpu()).abs().max().item() for k in sa)
+
+def checks(device:str, quick:bool) -> dict:
+    "Repeat, resume, graph against eager, and no host sync in a replayed epoch."
+    from vae_nb.train import train
+    from vae_nb.learner import CUDAGraphStep
+    tmp = Path(tempfile.mkdtemp(prefix='gpu_checks-'))
+    kw = dict(train_subset=512 if quick else 4096, sample=quick, device=device, progress=False)
+    out = {}
+    a = train(epochs=2, out=tmp/'a', **kw); b = train(epochs=2, out=tmp/'b', **kw)
+    out['repeat_max_diff'] = max_diff(a.model, b.model); print(f"seeded run repeated: largest weight difference {out['repeat_max_diff']:.3g}", flush=True)
+    train(epochs=1, out=tmp/'c', **kw); c = train(epochs=2, resume=str(tmp/'c'/'last.pt'), device=device, progress=False)
+    out['resume_max_diff'] = max_diff(a.model, c.model); print(f"resumed after epoch 1 against uninterrupted: largest weight difference {out['resume_max_diff']:.3g}", flush=True)
+    e = train(epochs=2, out=tmp/'e', cuda_graph=False, **kw)
+    out['graph_vs_eager_max_diff'] = max_diff(a.model, e.model); print(f"CUDA graph against eager: largest weight difference {out['graph_vs_eager_max_diff']:.3g}", flush=True)
+    out['graph_test_total'], out['eager_test_total'] = a.test_metrics['total'], e.test_metrics['total']
+    out['graph_train_totals'], out['eager_train_totals'] = [[r['train_total'] for r in l.history] for l in (a, e)]  # the metrics read from replayed steps
+    print(f"train Total per epoch, graph {out['graph_train_totals']} against eager {out['eager_train_totals']}", flush=True)
+    if device.startswith('cuda'):  # from the first replay to the end of the training pass, any sync with the host raises
+        step, after = CUDAGraphStep.batch_step, CUDAGraphStep.after_train
+        def watched_step(self, learn, inner):
+            step(self, learn, inner)
+            if learn.training and self.replay is not None: torch.cuda.set_sync_debug_mode('error')
+        def watched_after(self, learn): torch.cuda.set_sync_debug_mode(0); after(self, learn)
+        CUDAGraphStep.batch_step, CUDAGraphStep.after_train = watched_step, watched_after
+        try: train(epochs=2, out=tmp/'s', **dict(kw, progress=True), lr_schedule='onecycle', kl_warmup=1, bf16=True)
+        finally: CUDAGraphStep.batch_step, CUDAGraphStep.after_train = step, after; torch.cuda.set_sync_debug_mode(0)
+        out['no_sync_in_epoch'] = True; print("no host sync inside a replayed epoch (one-cycle, KL warm-up, bf16, progress bar)", flush=True)
+    return out
 
 def end_to_end(flags:list, device:str, quick:bool) -> dict:
     "Seconds from a fresh process's start to its test_metrics.json, and the test metrics."
@@ -31,63 +83,109 @@ def end_to_end(flags:list, device:str, quick:bool) -> dict:
         flags = flags + ['--sample', '--train_subset', '512', '--epochs', '1']
     cmd = [sys.executable, '-m', 'vae_nb.train', *flags, '--device', device, '--out', str(out), '--no_progress']
     t0 = time.perf_counter()
-    r = subprocess.run(cmd, capture_output=True, text=True)
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     wall = time.perf_counter() - t0
-    if r.returncode != 0: raise SystemExit(f"gpu_speed: {' '.join(cmd)} failed:\n{r.stderr[-2000:]}")
+    if r.returncode != 0: raise RuntimeError(f"{' '.join(cmd)} failed:\n{r.stderr[-3000:]}")
     test = json.loads((out/'test_metrics.json').read_text())
     history = [json.loads(l) for l in (out/'metrics.jsonl').read_text().splitlines()]
     return dict(seconds=round(wall, 2), test_total=test['total'], epochs=test['epochs'], epoch_seconds=[round(h['seconds'], 3) for h in history],
                 command=' '.join(['python -m vae_nb.train', *flags, '--device', device]))
 
-def step_speed(bs:int, device:str, steps:int, graph:bool) -> float:
-    "Images per second of the training step at batch `bs`: vae_nb's model eagerly, or (graph=True) captured in a CUDA graph."
+def run_both(name:str, flags:list, device:str, quick:bool, res:dict):
+    "The run with the CUDA graph, and again without it if that fails."
+    r = guarded(name, res, end_to_end, flags, device, quick)
+    if 'error' in r and device.startswith('cuda'): r = guarded(name + '_eager', res, end_to_end, flags + ['--no_cuda_graph'], device, quick)
+    if 'error' not in r: print(f"{name}, end to end: {r['seconds']:.1f} s, test Total {r['test_total']:.5f}", flush=True)
+    return r
+
+def loop_speed(bs:int, device:str, steps:int, deterministic:bool=True) -> float:
+    "Images per second of vae_nb's own training loop at batch `bs` (the reference network, fp32), after its warm-up and capture."
+    from vae_nb.data import Batches
+    from vae_nb.learner import Callback, CUDAGraphStep, DataLoaders, DeviceCB, Learner, adam
+    from vae_nb.loss import VAEObjective
+    from vae_nb.model import build_model
+    from vae_nb.train import TrainConfig, VAEMetrics
+    cuda = device.startswith('cuda')
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
+    skip = 10
+    class Clock(Callback):
+        def before_batch(self, learn):
+            if learn.iter == skip: sync(); self.t0 = time.perf_counter()
+        def after_train(self, learn): sync(); self.t1 = time.perf_counter()
+    torch.manual_seed(0)
+    images = torch.randint(0, 256, (bs*(steps + skip), 1, 28, 28), dtype=torch.uint8)
+    model = build_model(TrainConfig().model_spec()).to(device)
+    clock = Clock()
+    cbs = [DeviceCB(device), VAEMetrics(), clock] + ([CUDAGraphStep()] if cuda else [])
+    learn = Learner(model, DataLoaders(Batches(images, bs=bs, shuffle=True, drop_last=True, device=device)), VAEObjective('gaussian', 0.001), cbs=cbs, opt_func=adam)
+    cudnn = torch.backends.cudnn; flags = cudnn.benchmark, cudnn.deterministic
+    cudnn.benchmark, cudnn.deterministic = False, deterministic
+    try: learn.fit(1)
+    finally: cudnn.benchmark, cudnn.deterministic = flags
+    return bs*steps/(clock.t1 - clock.t0)
+
+def probe_speed(bs:int, device:str, steps:int) -> float:
+    "Images per second of the step captured by hand in a CUDA graph: stock layers, data on the GPU, Adam with capturable=True."
     from vae_nb.model import build_model
     from vae_nb.train import TrainConfig
     from vae_nb.loss import VAEObjective
     torch.manual_seed(0)
     model = build_model(TrainConfig().model_spec()).to(device)
     obj = VAEObjective('gaussian', 0.001)
-    opt = torch.optim.Adam(model.parameters(), 5e-4, capturable=graph)
+    opt = torch.optim.Adam(model.parameters(), 5e-4, capturable=True)
     x = torch.rand(bs, 1, 28, 28, device=device)*2 - 1
     def step():
         opt.zero_grad(set_to_none=False)
         loss = obj(model(x), x); loss.backward(); opt.step()
-        return loss
-    if graph:
-        s = torch.cuda.Stream(); s.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(s):
-            for _ in range(3): step()  # warm-up on a side stream, as torch.cuda.graph asks
-        torch.cuda.current_stream().wait_stream(s)
-        g = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(g): step()
-        run = g.replay
-    else:
-        for _ in range(3): step()
-        run = step
-    sync = torch.cuda.synchronize if device.startswith('cuda') else (lambda: None)
-    sync(); t0 = time.perf_counter()
-    for _ in range(steps): run()
-    sync()
+    s = torch.cuda.Stream(); s.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(s):
+        for _ in range(3): step()  # warm-up on a side stream, as torch.cuda.graph asks
+    torch.cuda.current_stream().wait_stream(s)
+    g = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(g): step()
+    torch.cuda.synchronize(); t0 = time.perf_counter()
+    for _ in range(steps): g.replay()
+    torch.cuda.synchronize()
     return bs*steps/(time.perf_counter() - t0)
+
+def speeds(device:str, quick:bool) -> dict:
+    cuda, steps, out = device.startswith('cuda'), (5 if quick else 1000), {}
+    for bs in (32, 256):
+        out[f'loop_img_per_s_bs{bs}'] = round(loop_speed(bs, device, steps))
+        line = f"training step, batch {bs}: vae_nb's loop {out[f'loop_img_per_s_bs{bs}']:,} img/s"
+        if cuda:
+            out[f'loop_nondeterministic_img_per_s_bs{bs}'] = round(loop_speed(bs, device, steps, deterministic=False))
+            out[f'graph_probe_img_per_s_bs{bs}'] = probe = round(probe_speed(bs, device, steps))
+            out[f'loop_vs_probe_bs{bs}'] = round(out[f'loop_img_per_s_bs{bs}']/probe, 3)
+            out[f'loop_vs_issue_probe_bs{bs}'] = round(out[f'loop_img_per_s_bs{bs}']/PROBE_ISSUE[bs], 3)
+            line += (f" ({out[f'loop_nondeterministic_img_per_s_bs{bs}']:,} without cuDNN's deterministic algorithms); probe {probe:,} img/s here, "
+                     f"{PROBE_ISSUE[bs]:,} in the issue: the loop is {out[f'loop_vs_probe_bs{bs}']:.0%} and {out[f'loop_vs_issue_probe_bs{bs}']:.0%} of them")
+        print(line, flush=True)
+    return out
 
 if __name__ == '__main__':
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--device', default='cuda')
     p.add_argument('--quick', action='store_true', help='toy sizes, to test the script')
     p.add_argument('--out', default=str(ROOT/'bench'/'gpu_results.json'))
+    p.add_argument('--skip', default='', help='comma-separated parts to leave out: checks, reference, fast, speeds')
     args = p.parse_args()
+    skip = set(filter(None, args.skip.split(',')))
     cuda = args.device.startswith('cuda')
     if cuda and not torch.cuda.is_available(): raise SystemExit("gpu_speed: no CUDA device here (use --device cpu --quick to test the script)")
-    res = dict(machine=torch.cuda.get_device_name() if cuda else 'cpu', torch=torch.__version__, date=str(date.today()), quick=args.quick)
-    ref = end_to_end(REFERENCE, args.device, args.quick); print(f"reference configuration, end to end: {ref['seconds']:.1f} s, test Total {ref['test_total']:.5f}", flush=True)
-    fast = end_to_end(FAST, args.device, args.quick); print(f"fast recipe, end to end: {fast['seconds']:.1f} s, test Total {fast['test_total']:.5f}", flush=True)
-    res.update(reference_config_seconds=ref['seconds'], reference_config_test_total=ref['test_total'], fast_recipe_seconds=fast['seconds'],
-               fast_recipe_test_total=fast['test_total'], runs=dict(reference=ref, fast=fast))
-    steps = 5 if args.quick else 300
-    for bs in (32, 256):
-        eager = step_speed(bs, args.device, steps, graph=False)
-        probe = step_speed(bs, args.device, steps, graph=True) if cuda else None
-        res[f'step_img_per_s_bs{bs}'] = round(eager); res[f'graph_probe_img_per_s_bs{bs}'] = round(probe) if probe else None
-        print(f"training step, batch {bs}: {eager:,.0f} img/s" + (f"; CUDA-graph probe {probe:,.0f} img/s ({eager/probe:.0%} of it)" if probe else ''), flush=True)
-    Path(args.out).write_text(json.dumps(res, indent=1) + '\n')
-    print(f"wrote {args.out}")
+    t_start = time.perf_counter()
+    res = dict(machine=torch.cuda.get_device_name() if cuda else platform.processor() or 'cpu', torch=torch.__version__,
+               cuda=torch.version.cuda if cuda else None, date=str(date.today()), quick=args.quick)
+    def save(): Path(args.out).write_text(json.dumps(res, indent=1) + '\n')  # after every part: a run cut short keeps what it measured
+    if 'checks' not in skip: guarded('checks', res, checks, args.device, args.quick); save()
+    if 'reference' not in skip:
+        ref = run_both('reference', REFERENCE, args.device, args.quick, res)
+        if 'seconds' in ref: res.update(reference_config_seconds=ref['seconds'], reference_config_test_total=ref['test_total'])
+        save()
+    if 'fast' not in skip:
+        fast = run_both('fast', FAST, args.device, args.quick, res)
+        if 'seconds' in fast: res.update(fast_recipe_seconds=fast['seconds'], fast_recipe_test_total=fast['test_total'])
+        save()
+    if 'speeds' not in skip: guarded('speeds', res, speeds, args.device, args.quick)
+    res['script_seconds'] = round(time.perf_counter() - t_start, 1)
+    save(); print(f"wrote {args.out} ({res['script_seconds']} s)")
