@@ -48,21 +48,25 @@ def max_diff(a, b) -> float:
     return max((sa[k].float().cpu() - sb[k].float().cpu()).abs().max().item() for k in sa)
 
 def checks(device:str, quick:bool) -> dict:
-    "Repeat, resume, graph against eager, and no host sync in a replayed epoch."
+    "Repeat, resume, graph against eager, for the reference's step and the fast one; and no host sync in a replayed epoch."
     from vae_nb.train import train
     from vae_nb.learner import CUDAGraphStep
     tmp = Path(tempfile.mkdtemp(prefix='gpu_checks-'))
     kw = dict(train_subset=512 if quick else 4096, sample=quick, device=device, progress=False)
     out = {}
-    a = train(epochs=2, out=tmp/'a', **kw); b = train(epochs=2, out=tmp/'b', **kw)
-    out['repeat_max_diff'] = max_diff(a.model, b.model); print(f"seeded run repeated: largest weight difference {out['repeat_max_diff']:.3g}", flush=True)
-    train(epochs=1, out=tmp/'c', **kw); c = train(epochs=2, resume=str(tmp/'c'/'last.pt'), device=device, progress=False)
-    out['resume_max_diff'] = max_diff(a.model, c.model); print(f"resumed after epoch 1 against uninterrupted: largest weight difference {out['resume_max_diff']:.3g}", flush=True)
-    e = train(epochs=2, out=tmp/'e', cuda_graph=False, **kw)
-    out['graph_vs_eager_max_diff'] = max_diff(a.model, e.model); print(f"CUDA graph against eager: largest weight difference {out['graph_vs_eager_max_diff']:.3g}", flush=True)
-    out['graph_test_total'], out['eager_test_total'] = a.test_metrics['total'], e.test_metrics['total']
-    out['graph_train_totals'], out['eager_train_totals'] = [[r['train_total'] for r in l.history] for l in (a, e)]  # the metrics read from replayed steps
-    print(f"train Total per epoch, graph {out['graph_train_totals']} against eager {out['eager_train_totals']}", flush=True)
+    for name, extra in (('reference', {}), ('fast', dict(bf16=True, channels_last=True, fused=True, lr_schedule='onecycle', kl_warmup=1))):
+        o = out[name] = {}
+        a = train(epochs=2, out=tmp/f'{name}_a', save_every=1, **kw, **extra); b = train(epochs=2, out=tmp/f'{name}_b', **kw, **extra)
+        o['repeat_max_diff'] = max_diff(a.model, b.model)  # an interrupted run, as a one-cycle schedule sees it: epoch 1 of 2, resumed
+        c = train(epochs=2, resume=str(tmp/f'{name}_a'/'epoch_001.pt'), out=tmp/f'{name}_c', device=device, progress=False)
+        o['resume_max_diff'] = max_diff(a.model, c.model)
+        e = train(epochs=2, out=tmp/f'{name}_e', cuda_graph=False, **kw, **extra)
+        o['graph_vs_eager_max_diff'] = max_diff(a.model, e.model)
+        o['graph_test_total'], o['eager_test_total'] = a.test_metrics['total'], e.test_metrics['total']
+        o['graph_train_totals'], o['eager_train_totals'] = [[r['train_total'] for r in l.history] for l in (a, e)]  # the metrics read from replayed steps
+        print(f"{name} step: seeded run repeated, largest weight difference {o['repeat_max_diff']:.3g}; resumed after epoch 1 against "
+              f"uninterrupted {o['resume_max_diff']:.3g}; CUDA graph against eager {o['graph_vs_eager_max_diff']:.3g}; train Total per epoch, "
+              f"graph {[round(v, 5) for v in o['graph_train_totals']]}, eager {[round(v, 5) for v in o['eager_train_totals']]}", flush=True)
     if device.startswith('cuda'):  # from the first replay to the end of the training pass, any sync with the host raises
         step, after = CUDAGraphStep.batch_step, CUDAGraphStep.after_train
         def watched_step(self, learn, inner):
@@ -70,9 +74,9 @@ def checks(device:str, quick:bool) -> dict:
             if learn.training and self.replay is not None: torch.cuda.set_sync_debug_mode('error')
         def watched_after(self, learn): torch.cuda.set_sync_debug_mode(0); after(self, learn)
         CUDAGraphStep.batch_step, CUDAGraphStep.after_train = watched_step, watched_after
-        try: train(epochs=2, out=tmp/'s', **dict(kw, progress=True), lr_schedule='onecycle', kl_warmup=1, bf16=True)
+        try: train(epochs=2, out=tmp/'sync', **dict(kw, progress=True), bf16=True, channels_last=True, fused=True, lr_schedule='onecycle', kl_warmup=1)
         finally: CUDAGraphStep.batch_step, CUDAGraphStep.after_train = step, after; torch.cuda.set_sync_debug_mode(0)
-        out['no_sync_in_epoch'] = True; print("no host sync inside a replayed epoch (one-cycle, KL warm-up, bf16, progress bar)", flush=True)
+        out['no_sync_in_epoch'] = True; print("no host sync inside a replayed epoch (one-cycle, KL warm-up, bf16, channels-last, fused Adam, progress bar)", flush=True)
     return out
 
 def end_to_end(flags:list, device:str, quick:bool) -> dict:
