@@ -14,8 +14,9 @@ from tqdm.auto import tqdm
 from .core import device_rng
 
 # %% auto #0
-__all__ = ['adam', 'Callback', 'CancelFit', 'TrainingDiverged', 'DataLoaders', 'Learner', 'DeviceCB', 'ChannelsLast',
-           'MixedPrecision', 'set_scalar', 'one_cycle', 'OneCycleLR', 'ProgressCB', 'CUDAGraphStep']
+__all__ = ['adam', 'Callback', 'CancelFit', 'TrainingDiverged', 'DataLoaders', 'Learner', 'set_scalar', 'scalar_tensor',
+           'scalar_value', 'DeviceCB', 'ChannelsLast', 'MixedPrecision', 'one_cycle', 'OneCycleLR', 'ProgressCB',
+           'CUDAGraphStep']
 
 # %% ../nbs/04_learner.ipynb #c70a81d0
 class Callback:
@@ -126,6 +127,29 @@ def fit(self:Learner, n_epochs:int # Total number of epochs: a resumed Learner t
     self.callback('after_fit')
     return self
 
+# %% ../nbs/04_learner.ipynb #428b624e
+def set_scalar(obj, # A dict (an optimizer's parameter group) or any object
+               name:str, # The key or attribute
+               v:float # Its new value
+              ):
+    "Set `obj[name]` (a dict) or `obj.name` to `v`, in place where it holds a tensor, as a captured CUDA graph reads it."
+    old = obj[name] if isinstance(obj, dict) else getattr(obj, name)
+    if isinstance(old, torch.Tensor): old.fill_(v); old._set_to = float(v)
+    elif isinstance(obj, dict): obj[name] = v
+    else: setattr(obj, name, v)
+
+def scalar_tensor(v:float, # The value
+                  device:str|torch.device # Where the tensor lives
+                 ) -> torch.Tensor:
+    "A 0-d float32 tensor holding `v`, for `set_scalar` to fill and `scalar_value` to read."
+    t = torch.tensor(float(v), device=device); t._set_to = float(v)
+    return t
+
+def scalar_value(x) -> float:
+    "The number `x` holds: for a tensor `set_scalar` or `scalar_tensor` made, the value as set (not rounded to float32, and read without waiting for a GPU)."
+    v = getattr(x, '_set_to', None)
+    return float(x) if v is None else v
+
 # %% ../nbs/04_learner.ipynb #5183cd4d
 @patch
 def state(self:Learner) -> dict:
@@ -134,7 +158,7 @@ def state(self:Learner) -> dict:
     dev = next(self.model.parameters()).device
     if own := device_rng(dev): rng[dev.type] = own[0]()  # the z noise of a GPU run is drawn there
     opt = self.opt.state_dict()  # how the step runs is this process's business: a learning rate as a number, not captured
-    opt['param_groups'] = [dict(g, lr=float(g['lr']), **({'capturable': False} if 'capturable' in g else {})) for g in opt['param_groups']]
+    opt['param_groups'] = [dict(g, lr=scalar_value(g['lr']), **({'capturable': False} if 'capturable' in g else {})) for g in opt['param_groups']]
     return dict(epoch=self.epoch, step=self.step, optimizer=opt, history=self.history, rng=rng)
 
 @patch
@@ -173,16 +197,6 @@ class MixedPrecision(Callback):
         with torch.autocast(kind, dtype=self.dtype, cache_enabled=kind != 'cuda'): return inner()  # a CUDA graph replays no cast cache
 
 # %% ../nbs/04_learner.ipynb #9aa8ffd9
-def set_scalar(obj, # A dict (an optimizer's parameter group) or any object
-               name:str, # The key or attribute
-               v:float # Its new value
-              ):
-    "Set `obj[name]` (a dict) or `obj.name` to `v`, in place where it holds a tensor, as a captured CUDA graph reads it."
-    old = obj[name] if isinstance(obj, dict) else getattr(obj, name)
-    if isinstance(old, torch.Tensor): old.fill_(v)
-    elif isinstance(obj, dict): obj[name] = v
-    else: setattr(obj, name, v)
-
 def one_cycle(pos:float, # Fraction of training done, in [0, 1]
               warm:float=0.25 # Fraction spent warming up
              ) -> float:
@@ -238,7 +252,7 @@ class CUDAGraphStep(Callback):
     def prepare(self, opt:torch.optim.Optimizer, dev:torch.device):
         "Learning rates as tensors on `dev` (filled in place by schedules); on CUDA, a capturable optimizer with its step counts there."
         for g in opt.param_groups:
-            if not isinstance(g['lr'], torch.Tensor): g['lr'] = torch.tensor(float(g['lr']), device=dev)
+            if not isinstance(g['lr'], torch.Tensor): g['lr'] = scalar_tensor(g['lr'], dev)
             if dev.type == 'cuda':
                 if 'capturable' not in g: raise ValueError(f"{type(opt).__name__} cannot be captured in a CUDA graph: it has no capturable option")
                 g['capturable'] = True

@@ -22,7 +22,7 @@ from .model import (ARCHS, SPEC_VERSION, CheckpointError, build_model, load_chec
                           save_checkpoint, state_mismatch)
 from .loss import LIKELIHOODS, VAEObjective, get_likelihood
 from .learner import (Callback, DataLoaders, Learner, adam, ChannelsLast, CUDAGraphStep, DeviceCB, MixedPrecision,
-                            OneCycleLR, ProgressCB, TrainingDiverged, set_scalar)
+                            OneCycleLR, ProgressCB, TrainingDiverged, scalar_tensor, scalar_value, set_scalar)
 
 # %% auto #0
 __all__ = ['MAX_PARAMS', 'MAX_THREADS', 'RUN_FILES', 'TrainConfig', 'ValidationNoise', 'VAEMetrics', 'KLWarmup', 'recon_name',
@@ -226,7 +226,7 @@ class VAEMetrics(Callback):
         recon, kl = (self._sums()/max(self.n, 1)).tolist()
         rec = {'epoch': learn.epoch, f'train_{name}': recon, 'train_kl': kl, 'train_total': recon + obj.kl_weight*kl}
         rec.update({f'valid_{k}': v for k, v in learn.metrics.items()})
-        rec.update(lr=float(learn.opt.param_groups[0]['lr']), kl_weight=float(obj.kl_weight*obj.kl_scale), seconds=time.perf_counter() - self.start)
+        rec.update(lr=scalar_value(learn.opt.param_groups[0]['lr']), kl_weight=obj.kl_weight*scalar_value(obj.kl_scale), seconds=time.perf_counter() - self.start)
         learn.history.append(rec)
     def _sums(self): return torch.zeros(2) if self.sums is None else self.sums
 
@@ -234,6 +234,9 @@ class VAEMetrics(Callback):
 class KLWarmup(Callback):
     "Scale the objective's KL weight linearly from 0 to 1 over the first `epochs` epochs."
     def __init__(self, epochs:float): self.epochs = epochs
+    def before_fit(self, learn):
+        dev = next(learn.model.parameters()).device
+        if dev.type == 'cuda': learn.loss_func.kl_scale = scalar_tensor(scalar_value(learn.loss_func.kl_scale), dev)  # what a CUDA graph of the step reads
     def before_batch(self, learn):
         if learn.training: set_scalar(learn.loss_func, 'kl_scale', min(1.0, (learn.step + 1)/(self.epochs*len(learn.dls.train))))
 
@@ -588,9 +591,7 @@ def _train(cfg:TrainConfig, dev:torch.device, out:Path, ckpt:dict|None, run:dict
     if cfg.channels_last: cbs.append(ChannelsLast())
     if cfg.bf16: cbs.append(MixedPrecision())
     obj = VAEObjective(cfg.likelihood, cfg.run_kl_weight(), cfg.free_bits)
-    if cfg.cuda_graph and dev.type == 'cuda' and run['world'] == 1:  # data-parallel runs stay eager: DDP's hooks are not captured here
-        cbs.append(CUDAGraphStep())
-        obj.kl_scale = torch.ones((), device=dev)  # read by the captured step on every replay, filled by the KL warm-up
+    if cfg.cuda_graph and dev.type == 'cuda' and run['world'] == 1: cbs.append(CUDAGraphStep())  # data-parallel runs stay eager: DDP's hooks are not captured here
     learn = Learner(model, dls, obj, lr=cfg.lr, cbs=cbs, opt_func=partial(adam, fused=cfg.fused or None, betas=(0.9, cfg.beta2)))
     if ckpt is not None: _restore(learn, ckpt, cfg)
     if run['replace'] and run['rank'] == 0: _discard(out, None)  # --overwrite: the old run goes now, when nothing can stop this one from starting
