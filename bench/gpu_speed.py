@@ -7,7 +7,9 @@ each figure as it comes and records them in JSON.
 Parts, in order (each records its error and the script goes on, so that one failure still leaves the other figures):
   1. checks, on 4,096 training images for 2 epochs at batch 32: a seeded run repeats exactly; a run resumed after
      epoch 1 equals an uninterrupted one; the CUDA-graph step against the eager one; no host sync inside a replayed
-     epoch (torch.cuda.set_sync_debug_mode('error') from the first replay to the end of the training pass);
+     epoch (torch.cuda.set_sync_debug_mode('error') from the first replay to the end of the training pass); the
+     graph against the same step never captured (exact) and against the eager path (whose Adam computes its bias
+     corrections on the host, so not bit-equal); PyTorch's TF32 defaults are recorded, as "fp32" convolutions use them;
   2. end to end, a fresh `python -m vae_nb.train` process from its start to its test_metrics.json (Python's and PyTorch's
      start, the data's loading, training, validation, the test evaluation):
        - the reference configuration: batch 32, Adam 5e-4, 30 epochs, fp32;
@@ -47,36 +49,52 @@ def max_diff(a, b) -> float:
     sa, sb = a.state_dict(), b.state_dict()
     return max((sa[k].float().cpu() - sb[k].float().cpu()).abs().max().item() for k in sa)
 
-def checks(device:str, quick:bool) -> dict:
-    "Repeat, resume, graph against eager, for the reference's step and the fast one; and no host sync in a replayed epoch."
+def one_config(name:str, extra:dict, kw:dict, tmp:Path, device:str) -> dict:
+    "Repeat, resume and graph against eager for one configuration of the step."
+    from unittest import mock
     from vae_nb.train import train
     from vae_nb.learner import CUDAGraphStep
+    o = {}
+    a = train(epochs=2, out=tmp/f'{name}_a', save_every=1, **kw, **extra); b = train(epochs=2, out=tmp/f'{name}_b', **kw, **extra)
+    o['repeat_max_diff'] = max_diff(a.model, b.model)  # an interrupted run, as a one-cycle schedule sees it: epoch 1 of 2, resumed
+    c = train(epochs=2, resume=str(tmp/f'{name}_a'/'epoch_001.pt'), out=tmp/f'{name}_c', device=device, progress=False)
+    o['resume_max_diff'] = max_diff(a.model, c.model)
+    e = train(epochs=2, out=tmp/f'{name}_e', cuda_graph=False, **kw, **extra)  # the eager step: Adam's arithmetic differs (host bias corrections)
+    o['graph_vs_eager_max_diff'] = max_diff(a.model, e.model)
+    def never(self, warmup=10**9): self.warmup = warmup
+    with mock.patch.object(CUDAGraphStep, '__init__', never): n = train(epochs=2, out=tmp/f'{name}_n', **kw, **extra)
+    o['graph_vs_uncaptured_max_diff'] = max_diff(a.model, n.model)  # the same step and optimizer, never captured: should be 0
+    o['graph_test_total'], o['eager_test_total'] = a.test_metrics['total'], e.test_metrics['total']
+    o['graph_train_totals'], o['eager_train_totals'] = [[r['train_total'] for r in l.history] for l in (a, e)]  # the metrics read from replayed steps
+    print(f"{name} step: seeded run repeated, largest weight difference {o['repeat_max_diff']:.3g}; resumed after epoch 1 against "
+          f"uninterrupted {o['resume_max_diff']:.3g}; CUDA graph against the same step uncaptured {o['graph_vs_uncaptured_max_diff']:.3g}, "
+          f"against the eager path {o['graph_vs_eager_max_diff']:.3g}; train Total per epoch, graph {[round(v, 5) for v in o['graph_train_totals']]}, "
+          f"eager {[round(v, 5) for v in o['eager_train_totals']]}", flush=True)
+    return o
+
+def no_sync(kw:dict, tmp:Path) -> bool:
+    "A run in which any sync with the host from the first replay to the end of each training pass raises."
+    from vae_nb.train import train
+    from vae_nb.learner import CUDAGraphStep
+    step, after = CUDAGraphStep.batch_step, CUDAGraphStep.after_train
+    def watched_step(self, learn, inner):
+        step(self, learn, inner)
+        if learn.training and self.replay is not None: torch.cuda.set_sync_debug_mode('error')
+    def watched_after(self, learn): torch.cuda.set_sync_debug_mode(0); after(self, learn)
+    CUDAGraphStep.batch_step, CUDAGraphStep.after_train = watched_step, watched_after
+    try: train(epochs=2, out=tmp/'sync', **dict(kw, progress=True), bf16=True, channels_last=True, fused=True, lr_schedule='onecycle', kl_warmup=1)
+    finally: CUDAGraphStep.batch_step, CUDAGraphStep.after_train = step, after; torch.cuda.set_sync_debug_mode(0)
+    print("no host sync inside a replayed epoch (one-cycle, KL warm-up, bf16, channels-last, fused Adam, progress bar)", flush=True)
+    return True
+
+def checks(device:str, quick:bool) -> dict:
+    "Each configuration's checks, and the no-sync run, each kept (or its error) whatever the others do."
     tmp = Path(tempfile.mkdtemp(prefix='gpu_checks-'))
     kw = dict(train_subset=512 if quick else 4096, sample=quick, device=device, progress=False)
     out = {}
     for name, extra in (('reference', {}), ('fast', dict(bf16=True, channels_last=True, fused=True, lr_schedule='onecycle', kl_warmup=1))):
-        o = out[name] = {}
-        a = train(epochs=2, out=tmp/f'{name}_a', save_every=1, **kw, **extra); b = train(epochs=2, out=tmp/f'{name}_b', **kw, **extra)
-        o['repeat_max_diff'] = max_diff(a.model, b.model)  # an interrupted run, as a one-cycle schedule sees it: epoch 1 of 2, resumed
-        c = train(epochs=2, resume=str(tmp/f'{name}_a'/'epoch_001.pt'), out=tmp/f'{name}_c', device=device, progress=False)
-        o['resume_max_diff'] = max_diff(a.model, c.model)
-        e = train(epochs=2, out=tmp/f'{name}_e', cuda_graph=False, **kw, **extra)
-        o['graph_vs_eager_max_diff'] = max_diff(a.model, e.model)
-        o['graph_test_total'], o['eager_test_total'] = a.test_metrics['total'], e.test_metrics['total']
-        o['graph_train_totals'], o['eager_train_totals'] = [[r['train_total'] for r in l.history] for l in (a, e)]  # the metrics read from replayed steps
-        print(f"{name} step: seeded run repeated, largest weight difference {o['repeat_max_diff']:.3g}; resumed after epoch 1 against "
-              f"uninterrupted {o['resume_max_diff']:.3g}; CUDA graph against eager {o['graph_vs_eager_max_diff']:.3g}; train Total per epoch, "
-              f"graph {[round(v, 5) for v in o['graph_train_totals']]}, eager {[round(v, 5) for v in o['eager_train_totals']]}", flush=True)
-    if device.startswith('cuda'):  # from the first replay to the end of the training pass, any sync with the host raises
-        step, after = CUDAGraphStep.batch_step, CUDAGraphStep.after_train
-        def watched_step(self, learn, inner):
-            step(self, learn, inner)
-            if learn.training and self.replay is not None: torch.cuda.set_sync_debug_mode('error')
-        def watched_after(self, learn): torch.cuda.set_sync_debug_mode(0); after(self, learn)
-        CUDAGraphStep.batch_step, CUDAGraphStep.after_train = watched_step, watched_after
-        try: train(epochs=2, out=tmp/'sync', **dict(kw, progress=True), bf16=True, channels_last=True, fused=True, lr_schedule='onecycle', kl_warmup=1)
-        finally: CUDAGraphStep.batch_step, CUDAGraphStep.after_train = step, after; torch.cuda.set_sync_debug_mode(0)
-        out['no_sync_in_epoch'] = True; print("no host sync inside a replayed epoch (one-cycle, KL warm-up, bf16, channels-last, fused Adam, progress bar)", flush=True)
+        guarded(name, out, one_config, name, extra, kw, tmp, device)
+    if device.startswith('cuda'): guarded('no_sync_in_epoch', out, no_sync, kw, tmp)
     return out
 
 def end_to_end(flags:list, device:str, quick:bool) -> dict:
@@ -179,7 +197,8 @@ if __name__ == '__main__':
     if cuda and not torch.cuda.is_available(): raise SystemExit("gpu_speed: no CUDA device here (use --device cpu --quick to test the script)")
     t_start = time.perf_counter()
     res = dict(machine=torch.cuda.get_device_name() if cuda else platform.processor() or 'cpu', torch=torch.__version__,
-               cuda=torch.version.cuda if cuda else None, date=str(date.today()), quick=args.quick)
+               cuda=torch.version.cuda if cuda else None, date=str(date.today()), quick=args.quick,
+               cudnn_allow_tf32=torch.backends.cudnn.allow_tf32, matmul_allow_tf32=torch.backends.cuda.matmul.allow_tf32)  # "fp32" convolutions are TF32 by default
     def save(): Path(args.out).write_text(json.dumps(res, indent=1) + '\n')  # after every part: a run cut short keeps what it measured
     if 'checks' not in skip: guarded('checks', res, checks, args.device, args.quick); save()
     if 'reference' not in skip:
