@@ -401,6 +401,9 @@ def _resumed(cfg:TrainConfig) -> tuple:
     lr = cfg.lr if _given(cfg, 'lr') else saved.lr
     if lr != saved.lr:
         print(f"note: resuming with lr {lr:g} instead of the run's {saved.lr:g}: from here on the run differs from an uninterrupted one", file=sys.stderr)
+    if saved.lr_schedule == 'onecycle' and cfg.epochs != saved.epochs:
+        print(f"note: the run's one-cycle schedule spans {saved.epochs} epoch{'s'*(saved.epochs != 1)}; resuming with --epochs {cfg.epochs} "
+              f"stretches it over {cfg.epochs}: from here on the run differs from an uninterrupted one", file=sys.stderr)
     data = dict(data_dir=cfg.data_dir) if _given(cfg, 'data_dir') else {}
     cfg = dataclasses.replace(saved, epochs=cfg.epochs, device=cfg.device, threads=cfg.threads, cuda_graph=cfg.cuda_graph, resume=cfg.resume, lr=lr, overwrite=cfg.overwrite,
                               out=cfg.out or str(Path(cfg.resume).parent), progress=cfg.progress, **data)
