@@ -199,13 +199,12 @@ class VAEMetrics(Callback):
     "Per-epoch training averages of the loss terms, validation metrics in `learn.metrics`, a record per epoch in `learn.history`."
     order = -10
     def before_epoch(self, learn): self.start = time.perf_counter()
-    def before_train(self, learn): self.sums, self.n = None, 0
+    def before_train(self, learn): self.sums, self.n = torch.zeros(2, device=next(learn.model.parameters()).device), 0  # summed where the loss is: read once, at the epoch's end
     def before_validate(self, learn): self.vsums, self.vn = {}, 0
     def after_batch(self, learn):
         t, n = learn.loss_func.terms, len(learn.batch[0])
         if learn.training:
-            v = torch.stack([t.recon.detach(), t.kl.detach()]).float()*n  # summed where the loss is: read once, at the epoch's end
-            self.sums = v if self.sums is None else self.sums.add_(v); self.n += n
+            self.sums += torch.stack([t.recon.detach(), t.kl.detach()])*n; self.n += n
             return
         obj = learn.loss_func
         name = obj.likelihood.recon_name
@@ -217,18 +216,17 @@ class VAEMetrics(Callback):
     def after_train(self, learn):
         if not (dist.is_available() and dist.is_initialized()): return
         dev = next(learn.model.parameters()).device  # NCCL reduces GPU tensors
-        t = torch.cat([self._sums().to(dev), torch.tensor([float(self.n)], device=dev)])
+        t = torch.cat([self.sums.to(dev), torch.tensor([float(self.n)], device=dev)])
         dist.all_reduce(t)  # data-parallel training: each process saw its rows of every batch
         self.sums, self.n = t[:2].cpu(), int(t[2].item())
     def after_epoch(self, learn):
         obj = learn.loss_func
         name = obj.likelihood.recon_name
-        recon, kl = (self._sums()/max(self.n, 1)).tolist()
+        recon, kl = (self.sums/max(self.n, 1)).tolist()
         rec = {'epoch': learn.epoch, f'train_{name}': recon, 'train_kl': kl, 'train_total': recon + obj.kl_weight*kl}
         rec.update({f'valid_{k}': v for k, v in learn.metrics.items()})
         rec.update(lr=scalar_value(learn.opt.param_groups[0]['lr']), kl_weight=obj.kl_weight*scalar_value(obj.kl_scale), seconds=time.perf_counter() - self.start)
         learn.history.append(rec)
-    def _sums(self): return torch.zeros(2) if self.sums is None else self.sums
 
 # %% ../nbs/05_train.ipynb #b0ede7ea
 class KLWarmup(Callback):
@@ -593,9 +591,9 @@ def _train(cfg:TrainConfig, dev:torch.device, out:Path, ckpt:dict|None, run:dict
     if cfg.lr_schedule == 'onecycle': cbs.append(OneCycleLR(cfg.lr_warm))
     if cfg.channels_last: cbs.append(ChannelsLast())
     if cfg.bf16: cbs.append(MixedPrecision())
-    obj = VAEObjective(cfg.likelihood, cfg.run_kl_weight(), cfg.free_bits)
     if cfg.cuda_graph and dev.type == 'cuda' and run['world'] == 1: cbs.append(CUDAGraphStep())  # data-parallel runs stay eager: DDP's hooks are not captured here
-    learn = Learner(model, dls, obj, lr=cfg.lr, cbs=cbs, opt_func=partial(adam, fused=cfg.fused or None, betas=(0.9, cfg.beta2)))
+    learn = Learner(model, dls, VAEObjective(cfg.likelihood, cfg.run_kl_weight(), cfg.free_bits), lr=cfg.lr, cbs=cbs,
+                    opt_func=partial(adam, fused=cfg.fused or None, betas=(0.9, cfg.beta2)))
     if ckpt is not None: _restore(learn, ckpt, cfg)
     if run['replace'] and run['rank'] == 0: _discard(out, None)  # --overwrite: the old run goes now, when nothing can stop this one from starting
     if ckpt is not None and run['rank'] == 0:  # resuming from an earlier checkpoint than the folder's (--overwrite): what came after it goes
