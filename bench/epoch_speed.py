@@ -32,7 +32,8 @@ from vae_nb.core import bf16_native, cpu_flags, cpu_model
 from vae_nb.data import Batches, data_root, find_mnist, mnist_splits
 from vae_nb.model import VAE
 from vae_nb.loss import VAEObjective, vae_loss
-from vae_nb.learner import DataLoaders, Learner, ChannelsLast, MixedPrecision, adam
+from vae_nb.learner import DataLoaders, Learner, adam
+from vae_nb.speed import ChannelsLast, MixedPrecision
 
 FEATURES = {'avx2', 'fma', 'avx512f', 'avx512bw', 'avx512vl', 'avx512_vnni', 'avx512_bf16', 'avx512_fp16', 'amx_tile', 'amx_bf16', 'amx_int8', 'bf16', 'asimd', 'sve'}
 

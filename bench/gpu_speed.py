@@ -53,7 +53,7 @@ def one_config(name:str, extra:dict, kw:dict, tmp:Path, device:str) -> dict:
     "Repeat, resume and graph against eager for one configuration of the step."
     from unittest import mock
     from vae_nb.train import train
-    from vae_nb.learner import CUDAGraphStep
+    from vae_nb.speed import CUDAGraphStep
     o = {}
     a = train(epochs=2, out=tmp/f'{name}_a', save_every=1, **kw, **extra); b = train(epochs=2, out=tmp/f'{name}_b', **kw, **extra)
     o['repeat_max_diff'] = max_diff(a.model, b.model)  # an interrupted run, as a one-cycle schedule sees it: epoch 1 of 2, resumed
@@ -75,7 +75,7 @@ def one_config(name:str, extra:dict, kw:dict, tmp:Path, device:str) -> dict:
 def no_sync(kw:dict, tmp:Path) -> bool:
     "A run in which any sync with the host from the first replay to the end of each training pass raises."
     from vae_nb.train import train
-    from vae_nb.learner import CUDAGraphStep
+    from vae_nb.speed import CUDAGraphStep
     step, after = CUDAGraphStep.batch_step, CUDAGraphStep.after_train
     def watched_step(self, learn, inner):
         step(self, learn, inner)
@@ -123,10 +123,12 @@ def run_both(name:str, flags:list, device:str, quick:bool, res:dict):
 def loop_speed(bs:int, device:str, steps:int, deterministic:bool=True) -> float:
     "Images per second of vae_nb's own training loop at batch `bs` (the reference network, fp32), after its warm-up and capture."
     from vae_nb.data import Batches
-    from vae_nb.learner import Callback, CUDAGraphStep, DataLoaders, DeviceCB, Learner, adam
+    from vae_nb.learner import Callback, DataLoaders, DeviceCB, Learner, adam
+    from vae_nb.speed import CUDAGraphStep
     from vae_nb.loss import VAEObjective
     from vae_nb.model import build_model
-    from vae_nb.train import TrainConfig, VAEMetrics
+    from vae_nb.train import TrainConfig
+    from vae_nb.metrics import VAEMetrics
     cuda = device.startswith('cuda')
     sync = torch.cuda.synchronize if cuda else (lambda: None)
     skip = 10

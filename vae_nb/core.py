@@ -13,7 +13,7 @@ from fastcore.docments import docments
 
 # %% auto #0
 __all__ = ['BF16_CPU_FLAGS', 'USER_ERRORS', 'pick_device', 'device_rng', 'cpu_flags', 'cpu_model', 'bf16_native', 'atomic_write',
-           'clean_temps', 'json_safe', 'dumps', 'config_fields', 'config_parser', 'cli_args', 'run_command']
+           'clean_temps', 'note', 'json_safe', 'dumps', 'config_fields', 'config_parser', 'cli_args', 'run_command']
 
 # %% ../nbs/00_core.ipynb #0c4fe473
 def pick_device(device:str='auto' # cpu, cuda, mps (with an optional index) or auto
@@ -106,6 +106,15 @@ def clean_temps(folder:str|Path, # A folder that `atomic_write` writes into
     for p in Path(folder).glob(f'.{names}.*.tmp'):
         if p.is_file() and not p.is_symlink(): p.unlink(missing_ok=True); gone.append(p.name)
     return sorted(gone)
+
+# %% ../nbs/00_core.ipynb #95d8a1fd
+_said = set()
+
+def note(msg:str # What to tell the user
+        ):
+    "Print `note: msg` to stderr, once per process."
+    if msg not in _said: _said.add(msg); print(f"note: {msg}", file=sys.stderr, flush=True)
+
 
 # %% ../nbs/00_core.ipynb #56254e24
 def json_safe(obj):

@@ -14,9 +14,8 @@ from tqdm.auto import tqdm
 from .core import device_rng
 
 # %% auto #0
-__all__ = ['adam', 'Callback', 'CancelFit', 'TrainingDiverged', 'DataLoaders', 'Learner', 'set_scalar', 'scalar_tensor',
-           'scalar_value', 'DeviceCB', 'ChannelsLast', 'MixedPrecision', 'one_cycle', 'OneCycleLR', 'ProgressCB',
-           'CUDAGraphStep']
+__all__ = ['adam', 'Callback', 'CancelFit', 'TrainingDiverged', 'DataLoaders', 'Learner', 'DeviceCB', 'one_cycle', 'OneCycleLR',
+           'ProgressCB']
 
 # %% ../nbs/04_learner.ipynb #c70a81d0
 class Callback:
@@ -40,7 +39,7 @@ class Learner:
     "Trains `model` on `dls.train` to minimise `loss_func(preds, *batch)`, validating on `dls.valid` after each epoch, with callbacks."
     def __init__(self, model:torch.nn.Module, # The model to train
                  dls:DataLoaders, # Training (and validation) batches
-                 loss_func, # `loss_func(preds, *batch)` -> the scalar to minimise
+                 loss_func, # `loss_func(preds, *batch)` -> the scalar to minimise, or terms with a `total` to minimise
                  lr:float=5e-4, # Learning rate
                  cbs:list|None=None, # Callbacks
                  opt_func=adam): # Makes the optimizer from the parameters and `lr`; None for a Learner that only validates
@@ -60,7 +59,9 @@ class Learner:
         return run(0)
 
     def predict(self): self.preds = self.model(self.batch[0])
-    def get_loss(self): self.loss = self.loss_func(self.preds, *self.batch)
+    def get_loss(self):
+        self.terms = self.loss_func(self.preds, *self.batch)  # what the loss function returns, kept whole
+        self.loss = getattr(self.terms, 'total', self.terms)
     def check_loss(self):
         if not torch.isfinite(self.loss):
             raise TrainingDiverged(f"loss is {self.loss.item()} at epoch {self.epoch+1}, step {self.iter+1} "
@@ -127,29 +128,6 @@ def fit(self:Learner, n_epochs:int # Total number of epochs: a resumed Learner t
     self.callback('after_fit')
     return self
 
-# %% ../nbs/04_learner.ipynb #428b624e
-def set_scalar(obj, # A dict (an optimizer's parameter group) or any object
-               name:str, # The key or attribute
-               v:float # Its new value
-              ):
-    "Set `obj[name]` (a dict) or `obj.name` to `v`, in place where it holds a tensor, as a captured CUDA graph reads it."
-    old = obj[name] if isinstance(obj, dict) else getattr(obj, name)
-    if isinstance(old, torch.Tensor): old.fill_(v); old._set_to = float(v)
-    elif isinstance(obj, dict): obj[name] = v
-    else: setattr(obj, name, v)
-
-def scalar_tensor(v:float, # The value
-                  device:str|torch.device # Where the tensor lives
-                 ) -> torch.Tensor:
-    "A 0-d float32 tensor holding `v`, for `set_scalar` to fill and `scalar_value` to read."
-    t = torch.tensor(float(v), device=device); t._set_to = float(v)
-    return t
-
-def scalar_value(x) -> float:
-    "The number `x` holds: for a tensor `set_scalar` or `scalar_tensor` made, the value as set (not rounded to float32, and read without waiting for a GPU)."
-    v = getattr(x, '_set_to', None)
-    return float(x) if v is None else v
-
 # %% ../nbs/04_learner.ipynb #5183cd4d
 @patch
 def state(self:Learner) -> dict:
@@ -157,8 +135,8 @@ def state(self:Learner) -> dict:
     rng = dict(torch=torch.get_rng_state(), batches=self.dls.train.state_dict())
     dev = next(self.model.parameters()).device
     if own := device_rng(dev): rng[dev.type] = own[0]()  # the z noise of a GPU run is drawn there
-    opt = self.opt.state_dict()  # how the step runs is this process's business: a learning rate as a number, not captured
-    opt['param_groups'] = [dict(g, lr=scalar_value(g['lr']), **({'capturable': False} if 'capturable' in g else {})) for g in opt['param_groups']]
+    opt = self.opt.state_dict()  # how the step runs (a CUDA graph's capturable optimizer) is this process's business
+    opt['param_groups'] = [dict(g, **({'capturable': False} if 'capturable' in g else {})) for g in opt['param_groups']]
     return dict(epoch=self.epoch, step=self.step, optimizer=opt, history=self.history, rng=rng)
 
 @patch
@@ -181,20 +159,6 @@ class DeviceCB(Callback):
     def before_fit(self, learn): learn.model.to(self.device)
     def before_batch(self, learn): learn.batch = tuple(t.to(self.device) for t in learn.batch)
 
-class ChannelsLast(Callback):
-    "Convert the model and each training batch's images to the channels-last memory format."
-    def before_fit(self, learn): learn.model.to(memory_format=torch.channels_last)
-    def before_batch(self, learn):
-        if learn.training: learn.batch = (learn.batch[0].contiguous(memory_format=torch.channels_last),) + tuple(learn.batch[1:])
-
-class MixedPrecision(Callback):
-    "Run the training forward pass under autocast to `dtype` (bfloat16 by default); weights, loss and validation stay fp32."
-    order = 10  # outside other take-overs of `predict`
-    def __init__(self, dtype:torch.dtype=torch.bfloat16): self.dtype = dtype
-    def predict(self, learn, inner):
-        if not learn.training: return inner()
-        kind = learn.batch[0].device.type
-        with torch.autocast(kind, dtype=self.dtype, cache_enabled=kind != 'cuda'): return inner()  # a CUDA graph replays no cast cache
 
 # %% ../nbs/04_learner.ipynb #9aa8ffd9
 def one_cycle(pos:float, # Fraction of training done, in [0, 1]
@@ -210,7 +174,7 @@ class OneCycleLR(Callback):
     def before_batch(self, learn):
         if not learn.training: return
         total = learn.n_epochs*len(learn.dls.train)
-        for g in learn.opt.param_groups: set_scalar(g, 'lr', learn.lr*one_cycle(min(learn.step/total, 1.0), self.warm))
+        for g in learn.opt.param_groups: g['lr'] = learn.lr*one_cycle(min(learn.step/total, 1.0), self.warm)
 
 # %% ../nbs/04_learner.ipynb #ef392ef4
 class ProgressCB(Callback):
@@ -236,73 +200,3 @@ class ProgressCB(Callback):
     def after_fit(self, learn):
         if self.bar is not None: self.bar.close()
     after_error = after_fit  # so that what is printed next starts on a line of its own
-
-# %% ../nbs/04_learner.ipynb #70372a1d
-class CUDAGraphStep(Callback):
-    "Capture the training step (forward, loss, check, backward, optimizer) as a CUDA graph after `warmup` eager steps; replay it for every later batch."
-    order = 100  # outermost: the graph holds what every other take-over of the step does
-    def __init__(self, warmup:int=3): self.warmup = warmup
-
-    def before_fit(self, learn):
-        dev = next(learn.model.parameters()).device
-        self.replay, self.n, self.learn = None, 0, learn
-        self.prepare(learn.opt, dev)
-        self.count, self.first_bad = torch.zeros((), dtype=torch.long, device=dev), torch.full((), -1, dtype=torch.long, device=dev)
-
-    def prepare(self, opt:torch.optim.Optimizer, dev:torch.device):
-        "Learning rates as tensors on `dev` (filled in place by schedules); on CUDA, a capturable optimizer with its step counts there."
-        for g in opt.param_groups:
-            if not isinstance(g['lr'], torch.Tensor): g['lr'] = scalar_tensor(g['lr'], dev)
-            if dev.type == 'cuda':
-                if 'capturable' not in g: raise ValueError(f"{type(opt).__name__} cannot be captured in a CUDA graph: it has no capturable option")
-                g['capturable'] = True
-        if dev.type == 'cuda':
-            for st in opt.state.values():
-                if isinstance(st.get('step'), torch.Tensor): st['step'] = st['step'].to(dev, torch.float32)
-
-    def eager(self, fn):
-        "Run `fn` on a side stream: a warm-up step before the capture."
-        s = torch.cuda.Stream(); s.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(s): fn()
-        torch.cuda.current_stream().wait_stream(s)
-
-    def capture(self, fn):
-        "Record `fn` as a CUDA graph (which runs nothing); returns the graph's `replay`."
-        graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph): fn()
-        return graph.replay
-
-    def before_train(self, learn):
-        self.start = learn.step
-        self.count.zero_(); self.first_bad.fill_(-1)
-
-    def batch_step(self, learn, inner):
-        if not learn.training: return inner()
-        if self.replay is None and self.n < self.warmup: self.n += 1; return self.eager(inner)
-        if self.replay is None:
-            self.static = tuple(t.clone() for t in learn.batch)  # the tensors the graph reads its batch from
-            learn.batch = self.static
-            learn.opt.zero_grad(set_to_none=True)  # the graph makes the gradients it writes on every replay
-            before = dict(getattr(learn.loss_func, '__dict__', {}))
-            self.replay = self.capture(inner)
-            self.outputs = learn.preds, learn.loss
-            self.kept = {k: v for k, v in getattr(learn.loss_func, '__dict__', {}).items() if before.get(k, self) is not v}  # what the loss function keeps of a step
-        else:
-            if [t.shape for t in learn.batch] != [t.shape for t in self.static]:
-                raise ValueError(f"a CUDA graph replays batches of one shape: got {[tuple(t.shape) for t in learn.batch]} after "
-                                 f"{[tuple(t.shape) for t in self.static]} (drop the last incomplete batch)")
-            for s, t in zip(self.static, learn.batch): s.copy_(t)
-            learn.batch = self.static
-        self.replay()
-        learn.preds, learn.loss = self.outputs  # the graph's outputs, which each replay refills; a validation may have replaced them
-        for k, v in self.kept.items(): setattr(learn.loss_func, k, v)
-
-    def check_loss(self, learn, inner):
-        "Note the epoch's first step whose loss is not finite, on the device, without waiting for it."
-        self.count += 1
-        self.first_bad.copy_(torch.where((self.first_bad < 0) & ~torch.isfinite(learn.loss.detach()), self.count, self.first_bad))
-
-    def after_train(self, learn):
-        bad = int(self.first_bad)  # the one wait of the epoch
-        if bad >= 0: raise TrainingDiverged(f"loss is not finite at epoch {learn.epoch+1}, step {bad} (global step {self.start + bad}), "
-                                            f"found at the end of the epoch's training pass; lower the learning rate")

@@ -90,13 +90,12 @@ def vae_loss(recon:torch.Tensor, # Reconstructions `[B,1,28,28]`
 
 # %% ../nbs/02_loss.ipynb #0d8b9730
 class VAEObjective:
-    "Loss function `(preds, x, *rest) -> total`, with `preds = (output, mu, log_var)`; the terms of the last call in `terms`."
+    "Loss function `(preds, x, *rest) -> VAELoss`, with `preds = (output, mu, log_var)`: the terms, `total` to minimise."
     def __init__(self, likelihood:str='gaussian', # A name in `LIKELIHOODS`
                  kl_weight:float=0.001, # Weight of the KL term
                  free_bits:float=0.0): # Minimum KL (nats) per latent dimension in the objective
         self.likelihood, self.kl_weight, self.free_bits = get_likelihood(likelihood), kl_weight, free_bits
-        self.kl_scale, self.terms = 1.0, None
-    def __call__(self, preds, x, *rest):
+        self.kl_scale = 1.0
+    def __call__(self, preds, x, *rest) -> VAELoss:
         out, mu, log_var = preds
-        self.terms = elbo_terms(self.likelihood, out.float(), x, mu.float(), log_var.float(), self.kl_weight*self.kl_scale, self.free_bits)
-        return self.terms.total
+        return elbo_terms(self.likelihood, out.float(), x, mu.float(), log_var.float(), self.kl_weight*self.kl_scale, self.free_bits)
