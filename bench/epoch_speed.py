@@ -84,7 +84,8 @@ WIDE = dict(enc_channels=(64, 128, 128, 128), dec_channels=(128, 128, 128, 64))
 def vae_nb_loop(images, labels, bs, channels_last=False, bf16=False, fused=False, fp32_layers=None, **model_kw):
     "A stepper of vae_nb's Learner (the step `vae_train` runs, without writing files or evaluating)."
     torch.manual_seed(0)
-    model = VAE(**model_kw, **({} if fp32_layers is None else dict(fp32_layers=fp32_layers)))
+    model = VAE(**model_kw)
+    if fp32_layers is not None: model.decoder.fp32_layers = tuple(fp32_layers)  # a kernel choice, set on the model
     cbs = []
     if channels_last: model = model.to(memory_format=torch.channels_last); cbs.append(ChannelsLast())
     if bf16: cbs.append(MixedPrecision())

@@ -85,13 +85,19 @@ def pandoc_ready(nb:dict, site_url:str='') -> dict:
     head = f"# {fm.get('title', '')}\n\n" + (f"> {fm['description']}\n" if fm.get('description') else '')
     nb['cells'] = [dict(cell_type='markdown', id='title', metadata={}, source=head)] + apply_quarto_options(nb['cells'])
     for i, cell in enumerate(nb['cells']):
-        if site_url and cell['cell_type'] == 'markdown':   # show_doc links to the published site: make them local
-            cell['source'] = ''.join(cell['source']).replace(site_url, '')
+        if cell['cell_type'] == 'markdown':   # show_doc links to the published site: make them local
+            cell['source'] = method_anchors(''.join(cell['source']).replace(site_url, '') if site_url else ''.join(cell['source']))
         if cell['cell_type'] != 'code': continue
         cell['execution_count'] = cell.get('execution_count') or i
         for out in cell.get('outputs', []):
             if out.get('output_type') == 'execute_result': out['execution_count'] = out.get('execution_count') or i
+            md = out.get('data', {}).get('text/markdown')
+            if md: out['data']['text/markdown'] = method_anchors(''.join(md))
     return nb
+
+def method_anchors(md:str) -> str:
+    "show_doc's `### Class.method` headings with the anchor nbdev's links use (`#class.method`), which pandoc would drop the dot from."
+    return re.sub(r'(?m)^(#{2,4}) +([A-Za-z_]\w*)\.([A-Za-z_]\w*) *$', lambda m: f"{m[1]} {m[2]}.{m[3]} {{#{m[2].lower()}.{m[3].lower()}}}", md)
 
 # the ipynb reader's markdown extensions, plus those of Quarto's markdown the notebooks and show_doc use
 NB_FORMAT = 'ipynb+' + '+'.join(['link_attributes', 'bracketed_spans', 'header_attributes', 'inline_code_attributes', 'fenced_divs'])

@@ -127,6 +127,29 @@ def check_site(docs:Path) -> list:
     if not re.search(r'!\[[^\]]*\]\(', readme): problems.append("README.md: no figures")
     return problems
 
+def public_methods(cls) -> list:
+    "The public methods a class defines itself (in its body or by `@patch`): not those it inherits, nor other names for a function."
+    import inspect
+    fn = lambda v: inspect.unwrap(getattr(v, '__func__', v))
+    return [k for k, v in vars(cls).items() if not k.startswith('_') and inspect.isfunction(fn(v)) and fn(v).__qualname__ == f"{cls.__name__}.{k}"]
+
+def check_api(docs:Path) -> list:
+    "A problem for each exported name, and each public method of an exported class, that has no entry on its module's page."
+    import importlib, inspect
+    problems = []
+    for nb in sorted((ROOT/'nbs').glob('[0-9]*.ipynb')):
+        m = re.search(r'#\|\s*default_exp\s+([\w.]+)', nb.read_text())
+        if not m or not (docs/f"{m.group(1)}.html").exists(): continue
+        mod, ids = importlib.import_module(f"vae_nb.{m.group(1)}"), Page((docs/f"{m.group(1)}.html").read_text()).ids
+        for name in getattr(mod, '__all__', []):
+            obj = getattr(mod, name)
+            if (inspect.isclass(obj) or inspect.isfunction(obj)) and getattr(obj, '__module__', None) == mod.__name__ and name.lower() not in ids:
+                problems.append(f"{m.group(1)}.html: {name} is exported but not on the page")
+            if inspect.isclass(obj) and obj.__module__ == mod.__name__:
+                problems += [f"{m.group(1)}.html: {name}.{k} is public but not on the page (show_doc it)"
+                             for k in public_methods(obj) if f"{name}.{k}".lower() not in ids]
+    return problems
+
 def screenshot(page:Path, out:Path, chromium:str):
     with tempfile.TemporaryDirectory() as profile:
         subprocess.run([chromium, *CHROMIUM_FLAGS, f'--user-data-dir={profile}', f'--screenshot={out}', '--window-size=1280,1600',
@@ -164,7 +187,7 @@ if __name__ == '__main__':
         sys.exit(1 if problems else 0)
     docs = Path(a.docs)
     if not (docs/'index.html').exists(): sys.exit(f"no {docs}/index.html: run python tools/build_docs.py first")
-    problems += check_site(docs)
+    problems += check_site(docs) + check_api(docs)
     if a.browser: problems += check_browser(docs, Path(a.shots))
     n_pages = len(list(docs.glob('*.html')))
     for pr in problems: print('PROBLEM', pr)

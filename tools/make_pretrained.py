@@ -7,6 +7,8 @@ provenance (settings, data checksums, metrics, wall time, machine) beside it.
     python tools/make_pretrained.py --from_run RUN --name NAME [--eval EVAL.json]
                                                           # ship a finished run's last.pt as vae_nb/assets/NAME.pt
                                                           # (a name in model.PRETRAINED), with its .json
+    python tools/make_pretrained.py --upgrade             # rewrite every shipped checkpoint's model spec as this
+                                                          # vae_nb writes it: the same weights, metrics and provenance
 
 The last form makes the other pretrained models (`resnet`, `bernoulli`, `fashion_mnist`) from run folders of `vae_train`:
 it keeps the weights alone, evaluates them on the three splits of the run's dataset, and records the run's settings,
@@ -58,7 +60,23 @@ if __name__ == '__main__':
     p.add_argument('--from_run', default=None, help="a finished run folder of vae_train whose last.pt to ship")
     p.add_argument('--name', default=None, help="with --from_run: the pretrained model's name (the file is assets/NAME.pt)")
     p.add_argument('--eval', action='append', default=[], help="with --from_run: a vae_eval --json output to keep in the .json")
+    p.add_argument('--upgrade', action='store_true', help="rewrite every shipped checkpoint's model spec as this vae_nb writes it")
     args = p.parse_args()
+    if args.upgrade:
+        from vae_nb.model import PRETRAINED, load_model
+        for name, rel in PRETRAINED.items():
+            dest = Path(vae_nb.__file__).parent/rel
+            ck, model = torch.load(dest, weights_only=True), load_model(dest)
+            save_checkpoint(dest, model, **{k: v for k, v in ck.items() if k not in ('format', 'model', 'config')})
+            back = torch.load(dest, weights_only=True)
+            assert back['model'].keys() == model.state_dict().keys() and all(torch.equal(back['model'][k], v) for k, v in model.state_dict().items())
+            assert all(back[k] == v for k, v in ck.items() if k not in ('model', 'config'))
+            prov = dest.with_suffix('.json')
+            if prov.exists():
+                d = json.loads(prov.read_text()); d['checkpoint_bytes'] = dest.stat().st_size
+                prov.write_text(json.dumps(d, indent=2) + '\n')
+            print(f"{name}: {rel} spec {ck.get('config')} -> {back['config']}")
+        raise SystemExit
     if args.from_run:
         from vae_nb.data import get_dataset
         from vae_nb.model import load_model

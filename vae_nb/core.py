@@ -12,8 +12,9 @@ import torch
 from fastcore.docments import docments
 
 # %% auto #0
-__all__ = ['BF16_CPU_FLAGS', 'USER_ERRORS', 'pick_device', 'device_rng', 'cpu_flags', 'cpu_model', 'bf16_native', 'atomic_write',
-           'clean_temps', 'note', 'json_safe', 'dumps', 'config_fields', 'config_parser', 'cli_args', 'run_command']
+__all__ = ['BF16_CPU_FLAGS', 'GIVEN', 'USER_ERRORS', 'pick_device', 'device_rng', 'cpu_flags', 'cpu_model', 'bf16_native',
+           'atomic_write', 'clean_temps', 'note', 'json_safe', 'dumps', 'config_fields', 'CommandParser',
+           'config_parser', 'cli_args', 'run_command']
 
 # %% ../nbs/00_core.ipynb #0c4fe473
 def pick_device(device:str='auto' # cpu, cuda, mps (with an optional index) or auto
@@ -58,6 +59,8 @@ def cpu_model() -> str:
     try: return next(l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name'))
     except (OSError, StopIteration): return platform.processor() or platform.machine()
 
+
+# %% ../nbs/00_core.ipynb #7c4534bc
 def bf16_native(device:torch.device|str='cpu' # A device
                ) -> bool:
     "Whether `device` computes in bfloat16 natively: a GPU that supports it, or a CPU with AVX512_BF16, AMX or Arm BF16."
@@ -68,6 +71,7 @@ def bf16_native(device:torch.device|str='cpu' # A device
     if device.type == 'cuda': return torch.cuda.is_bf16_supported()
     if device.type == 'mps': return True
     return bool(cpu_flags() & set(BF16_CPU_FLAGS))
+
 
 # %% ../nbs/00_core.ipynb #953b9f1e
 def atomic_write(path:str|Path, # Destination file
@@ -134,10 +138,16 @@ def config_fields(cls) -> list:
     try: docs = docments(cls)
     except (OSError, TypeError): docs = {}  # no source (a class typed into a notebook): no help texts
     hints = typing.get_type_hints(cls)
-    return [(f.name, hints[f.name], f.default, docs.get(f.name) or '') for f in dataclasses.fields(cls) if f.init]
+    return [(f.name, hints[f.name], f.default, docs.get(f.name) or '') for f in dataclasses.fields(cls) if f.init and f.metadata.get('flag', True)]
+
+GIVEN = dataclasses.field(default=None, compare=False, repr=False, metadata=dict(flag=False))  # a settings class's `given`: no flag of its own
 
 # %% ../nbs/00_core.ipynb #dc613aa5
-class _OneLineParser(argparse.ArgumentParser):
+class CommandParser(argparse.ArgumentParser):
+    "An `argparse` parser whose errors are one line, and which accepts spellings it does not list (`hidden_spellings`)."
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.hidden_spellings = {}  # accepted, not listed: `cli_args` rewrites them to the field's shown option
     def error(self, message): self.exit(2, f"{self.prog}: error: {message}\n")
 
 def _parse_tuple(s:str) -> tuple:
@@ -156,16 +166,17 @@ def _base_type(t):
     if t in (tuple, list) or typing.get_origin(t) in (tuple, list): return _parse_tuple
     return t if t in (int, float, str) else str
 
+
+# %% ../nbs/00_core.ipynb #4b1cd87d
 def config_parser(cls, # A settings dataclass
                   prog:str, # The command's name
                   description:str|None=None, # Shown by --help (default: the class's docstring)
                   aliases:dict|None=None # Extra option strings per field, e.g. {'output': ['-o']}
-                 ) -> argparse.ArgumentParser:
+                 ) -> CommandParser:
     "An `argparse` parser with an option per field of `cls`."
-    p = _OneLineParser(prog=prog, description=description or cls.__doc__,
+    p = CommandParser(prog=prog, description=description or cls.__doc__,
                        epilog="Options are shown with underscores (--data_dir); hyphens work too (--data-dir).")
     aliases, meta = aliases or {}, {f.name: f.metadata for f in dataclasses.fields(cls)}
-    p.hidden_spellings = {}  # accepted, not listed: `cli_args` rewrites them to the field's first option
     for name, typ, default, doc in config_fields(cls):
         m = dict(meta[name])  # a field's metadata may give its option strings (`flags`), `also`, `nargs`, `type` and `metavar`
         flags = list(m.pop('flags', [f'--{name}'])) + list(aliases.get(name, []))
@@ -180,11 +191,13 @@ def config_parser(cls, # A settings dataclass
                            **dict(dict(metavar=name.upper()), **m))
     return p
 
+
+# %% ../nbs/00_core.ipynb #b9c04d1f
 def cli_args(argv:list, # Arguments as typed
-             parser:argparse.ArgumentParser # The parser they are for
+             parser:CommandParser # The parser they are for
             ) -> list:
     "`argv` with `--train-subset` rewritten to `--train_subset` (and back) where only the other spelling is an option, and hidden spellings to the shown one."
-    known, hidden = parser._option_string_actions, getattr(parser, 'hidden_spellings', {})
+    known, hidden = parser._option_string_actions, parser.hidden_spellings
     def fix(a):
         opt, eq, val = a.partition('=')
         for o in (opt, '--' + opt[2:].replace('-', '_') if opt.startswith('--') else opt):  # as written, or with underscores
@@ -195,6 +208,7 @@ def cli_args(argv:list, # Arguments as typed
             if '--' + cand in known: return '--' + cand + eq + val
         return a
     return [fix(a) for a in argv]
+
 
 # %% ../nbs/00_core.ipynb #facc1768
 USER_ERRORS = (ValueError, OSError, ArithmeticError)  # what a command reports in one line; anything else is a bug, with its traceback
@@ -212,8 +226,7 @@ def run_command(cls, # The settings dataclass
     args = p.parse_args(argv)
     given = {a.dest for a in p._actions if any(w.split('=')[0] in a.option_strings for w in argv)}
     try:
-        cfg = cls(**vars(args))
-        cfg.given = given
+        cfg = cls(**vars(args), **({'given': given} if 'given' in {f.name for f in dataclasses.fields(cls)} else {}))
         if hasattr(cfg, 'check'): cfg.check()
         return main(cfg)
     except KeyboardInterrupt: sys.exit(f"{prog}: interrupted")

@@ -75,6 +75,8 @@ def _download(root:Path, kind:str='MNIST'):
 
 MNIST_COUNTS = dict(train=60_000, test=10_000)
 
+
+# %% ../nbs/01_data.ipynb #2e9769ec
 def check_mnist(arrays:dict, # `{'train_images': tensor, ...}` as read from the four files
                 paths:dict|None=None, # The files, for the messages
                 counts:dict=MNIST_COUNTS, # Images per role
@@ -97,6 +99,8 @@ def check_mnist(arrays:dict, # `{'train_images': tensor, ...}` as read from the 
         if balanced != (kind == 'FashionMNIST') and n == MNIST_COUNTS[role]:
             raise ValueError(f"{paths[f'{role}_labels']}: these are {'Fashion-MNIST' if balanced else 'MNIST'}'s labels, not {kind}'s; check the folder")
 
+
+# %% ../nbs/01_data.ipynb #7df087d9
 @lru_cache(maxsize=4)
 def _load_folder(folder:Path, kind:str='MNIST'):
     f = {k: _file(folder, v) for k,v in MNIST_FILES.items()}
@@ -122,6 +126,8 @@ def _try_download(fetch, root:Path, kind:str='MNIST') -> str:
         last = [l.strip() for l in str(e).splitlines() if l.strip()]
         return f"download failed: {last[-1][:120] if last else type(e).__name__}"
 
+
+# %% ../nbs/01_data.ipynb #8311b07d
 def load_mnist(data_dir:str|Path|None=None, # As in `data_root`
                download:bool=True, # Try torchvision's download when the files are missing
                kind:str='MNIST' # 'MNIST' or 'FashionMNIST'
@@ -135,6 +141,7 @@ def load_mnist(data_dir:str|Path|None=None, # As in `data_root`
         folder = find_mnist(root, kind)
     if folder is None: raise _missing(kind, root/kind/'raw', why)
     return _load_folder(folder.resolve(), kind)
+
 
 # %% ../nbs/01_data.ipynb #64a046cf
 def split_indices(n:int=70_000, # Number of images
@@ -268,6 +275,8 @@ def binarize(images:torch.Tensor, # uint8 images
     u = torch.rand(images.shape, generator=torch.Generator().manual_seed(seed))
     return (u < images.float()/255).to(torch.uint8)*255
 
+
+# %% ../nbs/01_data.ipynb #3e6c5659
 class BinarizedMNIST(MNIST):
     "MNIST with binary pixels, as Burda et al. (IWAE) use it: training batches resampled each time, validation and test binarized once."
     name, scale, seed = 'binarized_mnist', (0, 1), 0  # the binarization seed of the validation (seed) and test (seed + 1) images
@@ -286,3 +295,4 @@ def get_dataset(name:str # A name in `DATASETS`
     "The dataset called `name`."
     if name not in DATASETS: raise ValueError(f"unknown dataset {name!r}: use one of {', '.join(DATASETS)}")
     return DATASETS[name]()
+

@@ -109,6 +109,8 @@ class EvalConfig:
         pick_device(self.device)
         return self
 
+
+# %% ../nbs/09_evaluate.ipynb #34fbc9d6
 def evaluate_checkpoint(cfg:EvalConfig|None=None, # What to evaluate
                         **kwargs # Or some fields of `EvalConfig`
                        ) -> dict:
@@ -133,7 +135,10 @@ def evaluate_checkpoint(cfg:EvalConfig|None=None, # What to evaluate
           + (f"\nNLL {res['nll']:.2f} nats ({res['bpd']:.4f} bits/dim) by the IWAE bound, k = {cfg.iwae_k}, in {res['iwae_seconds']:.1f} s" if cfg.iwae_k else ''))
     return res
 
+
+# %% ../nbs/09_evaluate.ipynb #4bd51f0d
 def vae_eval(argv:list|None=None # Arguments (default: the command line)
             ):
     "The `vae_eval` command."
     run_command(EvalConfig, evaluate_checkpoint, 'vae_eval', argv)
+

@@ -72,6 +72,8 @@ def image_png(images:torch.Tensor, # Model-scale images `[N,1,H,W]`
 # %% ../nbs/10_inference.ipynb #a91125ac
 MAX_GRID, MAX_RECON, MAX_STEPS = 4096, 1024, 100  # the most images in a grid of samples, of reconstructions, in an interpolation
 
+
+# %% ../nbs/10_inference.ipynb #9fb5ba31
 @dataclass
 class InferConfig:
     "Draw samples, reconstructions and interpolations from a trained VAE."
@@ -99,6 +101,7 @@ class InferConfig:
         if Path(self.output).exists() and not Path(self.output).is_dir(): raise ValueError(f"output {self.output} is a file, not a folder")
         pick_device(self.device)
         return self
+
 
 # %% ../nbs/10_inference.ipynb #a08ccc34
 def render(model:VAE, args:InferConfig) -> dict:

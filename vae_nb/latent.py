@@ -240,6 +240,8 @@ def widget(self:LatentExplorer):
     return W.HBox([W.VBox([W.HTML('<b>most active dimensions</b>'), *sliders, out1]),
                    W.VBox([W.HTML('<b>between two test digits</b>'), a, b, t, out2])])
 
+
+# %% ../nbs/11_latent.ipynb #00ec76fa
 @patch
 def static(self:LatentExplorer, steps:int=7) -> plt.Figure:
     "What the explorer shows, as a figure: each slider's range, and the scrub between the pair."
@@ -251,3 +253,4 @@ def static(self:LatentExplorer, steps:int=7) -> plt.Figure:
     rows += list(interpolate(self.model, self.images[self.pair[0]], self.images[self.pair[1]], steps, self.spherical))
     fig = show_images(torch.stack(rows), ncols=steps, scale=0.8, suptitle='explorer, static: one row per slider (-3..3 sd), last row the pair')
     return fig
+

@@ -35,6 +35,8 @@ class DataLoaders:
 # %% ../nbs/04_learner.ipynb #9f13401c
 adam = partial(torch.optim.Adam, betas=(0.9, 0.999), weight_decay=0.0)  # the reference's optimizer
 
+
+# %% ../nbs/04_learner.ipynb #89f61110
 class Learner:
     "Trains `model` on `dls.train` to minimise `loss_func(preds, *batch)`, validating on `dls.valid` after each epoch, with callbacks."
     def __init__(self, model:torch.nn.Module, # The model to train
@@ -70,6 +72,7 @@ class Learner:
     def backward(self): self.loss.backward()
     def opt_step(self): self.opt.step()
 
+
 # %% ../nbs/04_learner.ipynb #f7ff240b
 @patch
 def batch_step(self:Learner):
@@ -98,6 +101,8 @@ def one_pass(self:Learner, dl, training:bool):
         for self.iter, self.batch in enumerate(dl): self.one_batch()
     self.callback('after_train' if training else 'after_validate')
 
+
+# %% ../nbs/04_learner.ipynb #132cf46d
 @patch
 def validate(self:Learner, dl=None # Batches to validate on (default: `dls.valid`)
             ) -> dict:
@@ -106,6 +111,8 @@ def validate(self:Learner, dl=None # Batches to validate on (default: `dls.valid
     self.one_pass(self.dls.valid if dl is None else dl, False)
     return self.metrics
 
+
+# %% ../nbs/04_learner.ipynb #a80c513f
 @patch
 def fit(self:Learner, n_epochs:int # Total number of epochs: a resumed Learner trains only the ones left
        ):
@@ -127,6 +134,7 @@ def fit(self:Learner, n_epochs:int # Total number of epochs: a resumed Learner t
         raise
     self.callback('after_fit')
     return self
+
 
 # %% ../nbs/04_learner.ipynb #5183cd4d
 @patch

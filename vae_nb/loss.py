@@ -54,11 +54,14 @@ class Bernoulli:
 
 LIKELIHOODS = {'gaussian': Gaussian, 'bernoulli': Bernoulli}
 
+
+# %% ../nbs/02_loss.ipynb #2718029a
 def get_likelihood(name:str # A name in `LIKELIHOODS`
                   ):
     "The likelihood called `name`."
     if name not in LIKELIHOODS: raise ValueError(f"unknown likelihood {name!r}: use one of {', '.join(LIKELIHOODS)}")
     return LIKELIHOODS[name]()
+
 
 # %% ../nbs/02_loss.ipynb #f5ed7a95
 def elbo_terms(likelihood, # A likelihood, as `get_likelihood` returns

@@ -18,7 +18,7 @@ from .data import get_dataset, DATASETS
 from .loss import get_likelihood, LIKELIHOODS
 
 # %% auto #0
-__all__ = ['OUTPUTS', 'SPEC_VERSION', 'ARCHS', 'PRETRAINED', 'Encoder', 'Decoder', 'kernels', 'default_spec', 'VAE',
+__all__ = ['OUTPUTS', 'SPEC_VERSION', 'ARCHS', 'PRETRAINED', 'Encoder', 'Decoder', 'kernels', 'default_spec', 'BaseVAE', 'VAE',
            'posterior_draws', 'sample_images', 'reconstruct', 'save_checkpoint', 'CheckpointError', 'load_checkpoint',
            'config_from_state', 'model_spec', 'build_model', 'state_mismatch', 'load_model', 'ResBlock', 'ResEncoder',
            'ResDecoder', 'ResVAE', 'load_pretrained']
@@ -60,12 +60,14 @@ class Encoder(nn.Module):
 # %% ../nbs/03_model.ipynb #cde7aa2b
 OUTPUTS = dict(tanh=nn.Tanh, logits=nn.Identity)  # the decoder's last activation, as a likelihood asks for it
 
+
+# %% ../nbs/03_model.ipynb #e0c88790
 class Decoder(nn.Module):
     "Latent `[B,z_dim]` to an image `[B,1,28,28]`: in [-1, 1] with the `tanh` output, or logits."
+    fp32_layers = ('convtranspose2d_2',)  # run in fp32 under autocast on a CPU: a kernel choice (see below), not part of the network
     def __init__(self, z_dim:int=64, # Size of the latent
                  channels:tuple=(64, 64, 64, 32), # Widths after `conv_in` and the three hidden layers
                  slope:float=0.01, # LeakyReLU's negative slope
-                 fp32_layers:tuple=('convtranspose2d_2',), # Layers kept in fp32 under autocast on a CPU (see below)
                  output:str='tanh'): # The last activation: a key of `OUTPUTS`
         super().__init__()
         _check_positive(z_dim=z_dim, channels=channels)
@@ -77,9 +79,6 @@ class Decoder(nn.Module):
             layers[f'convtranspose2d_{2*i}'] = nn.ConvTranspose2d(c_in, c_out, k, stride=2, padding=1)
             layers[f'{"leakyrelu" if i < 3 else output}_{2*i+1}'] = nn.LeakyReLU(slope) if i < 3 else OUTPUTS[output]()
         self.conv_net = nn.Sequential(layers)
-        bad = [n for n in fp32_layers if n not in self.conv_net._modules]
-        if bad: raise ValueError(f"fp32_layers must be decoder layers ({', '.join(self.conv_net._modules)}), got {bad!r}")
-        self.fp32_layers = tuple(fp32_layers)
 
     def forward_layers(self, z):
         "The plain layer-by-layer forward pass."
@@ -89,6 +88,7 @@ class Decoder(nn.Module):
         "The plain layers, or on a CPU their faster equivalent (see `kernels`)."
         path = kernels(z)
         return self.forward_cpu(z) if path == 'cpu' else self.forward_autocast(z) if path == 'cpu_autocast' else self.forward_layers(z)
+
 
 # %% ../nbs/03_model.ipynb #446dc8c8
 def kernels(x:torch.Tensor # The input of the encoder or decoder
@@ -163,20 +163,62 @@ def _check_images(x:torch.Tensor):
     if not x.is_floating_point():
         raise ValueError(f"the VAE takes float images in the model's scale, got {x.dtype}: scale uint8 images first (normalize(x) for MNIST)")
 
-class VAE(nn.Module):
+
+# %% ../nbs/03_model.ipynb #b05ff926
+class BaseVAE(nn.Module):
+    "A VAE: an `encoder` to the parameters of a diagonal Gaussian posterior, a `decoder` from latents, a N(0, I) prior."
+    def __init__(self, encoder:nn.Module, # Model-scale images `[B,1,28,28]` to `(mu, log_var)`, each `[B,z_dim]`, with a `z_dim`
+                 decoder:nn.Module, # Latents `[B,z_dim]` to the likelihood's parameters, image-shaped
+                 config:dict, # The network's arguments, which its constructor takes back
+                 arch:str): # Its name in `ARCHS`
+        super().__init__()
+        self.encoder, self.decoder, self.config = encoder, decoder, config
+        self.spec = default_spec(config, arch)  # what a checkpoint records; `build_model` sets the likelihood, data and KL weight
+
+    @property
+    def z_dim(self): return self.encoder.z_dim
+
+
+# %% ../nbs/03_model.ipynb #c6ff3eba
+@patch
+def encode(self:BaseVAE, x):
+    "The posterior's mean and log-variance for model-scale images `[B,1,28,28]`."
+    _check_images(x)
+    p = next(self.parameters())
+    if x.dtype != p.dtype and not torch.is_autocast_enabled(x.device.type):
+        raise ValueError(f"the VAE's weights are {p.dtype}, its images {x.dtype}: convert them with x.to({p.dtype})")
+    return self.encoder(x)
+
+@patch
+def decode(self:BaseVAE, z):
+    "Images (the decoder's output) for latents `[B,z_dim]`."
+    if not isinstance(z, torch.Tensor) or z.dim() != 2 or z.shape[1] != self.z_dim:
+        raise ValueError(f"the VAE decodes latents of shape [B, {self.z_dim}], got {list(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__}")
+    return self.decoder(z)
+
+@patch
+def reparameterize(self:BaseVAE, mu, log_var, temperature:float=1.0, eps=None):
+    "z = mu + exp(log_var/2)·eps·temperature, with `eps` ~ N(0, I) drawn on `mu`'s device unless given."
+    eps = torch.randn_like(mu) if eps is None else eps.to(mu.dtype)  # given noise in the dtype a draw here would have
+    return mu + torch.exp(0.5*log_var) * eps * temperature
+
+@patch
+def forward(self:BaseVAE, x, eps=None):
+    "`(decode(z), mu, log_var)` for z ~ q(z|x), with the noise `eps` drawn here unless given (as a data-parallel shard's rows of one draw)."
+    mu, log_var = self.encode(x)
+    return self.decode(self.reparameterize(mu, log_var, eps=eps)), mu, log_var
+
+
+# %% ../nbs/03_model.ipynb #b83284de
+class VAE(BaseVAE):
     "The reference's convolutional VAE; `forward(x)` returns `(reconstruction, mu, log_var)`."
     def __init__(self, z_dim:int=64, # Size of the latent
                  enc_channels:tuple=(32, 64, 64, 64), # Encoder widths
                  dec_channels:tuple=(64, 64, 64, 32), # Decoder widths
                  slope:float=0.01, # LeakyReLU's negative slope
-                 fp32_layers:tuple=('convtranspose2d_2',), # Decoder layers kept in fp32 under autocast on a CPU
                  output:str='tanh'): # The decoder's last activation (a key of `OUTPUTS`)
-        super().__init__()
-        self.encoder = Encoder(z_dim, enc_channels, slope)
-        self.decoder = Decoder(z_dim, dec_channels, slope, fp32_layers, output)
-        self.config = dict(z_dim=z_dim, enc_channels=list(enc_channels), dec_channels=list(dec_channels), slope=slope,
-                           fp32_layers=list(fp32_layers), output=output)
-        self.spec = default_spec(self.config)  # what a checkpoint records; `build_model` sets the likelihood, data and KL weight
+        super().__init__(Encoder(z_dim, enc_channels, slope), Decoder(z_dim, dec_channels, slope, output),
+                         dict(z_dim=z_dim, enc_channels=list(enc_channels), dec_channels=list(dec_channels), slope=slope, output=output), 'reference')
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -186,36 +228,11 @@ class VAE(nn.Module):
         for m in self.decoder.modules():
             if isinstance(m, nn.ConvTranspose2d): nn.init.kaiming_normal_(m.weight)
 
-    @property
-    def z_dim(self): return self.encoder.z_dim
-
-    def encode(self, x):
-        "The posterior's mean and log-variance for model-scale images `[B,1,28,28]`."
-        _check_images(x)
-        p = next(self.parameters())
-        if x.dtype != p.dtype and not torch.is_autocast_enabled(x.device.type):
-            raise ValueError(f"the VAE's weights are {p.dtype}, its images {x.dtype}: convert them with x.to({p.dtype})")
-        return self.encoder(x)
-    def decode(self, z):
-        "Images (the decoder's output) for latents `[B,z_dim]`."
-        if not isinstance(z, torch.Tensor) or z.dim() != 2 or z.shape[1] != self.z_dim:
-            raise ValueError(f"the VAE decodes latents of shape [B, {self.z_dim}], got {list(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__}")
-        return self.decoder(z)
-
-    def reparameterize(self, mu, log_var, temperature:float=1.0, eps=None):
-        "z = mu + exp(log_var/2)·eps·temperature, with `eps` ~ N(0, I) drawn on `mu`'s device unless given."
-        eps = torch.randn_like(mu) if eps is None else eps.to(mu.dtype)  # given noise in the dtype a draw here would have
-        return mu + torch.exp(0.5*log_var) * eps * temperature
-
-    def forward(self, x, eps=None):
-        "`(decode(z), mu, log_var)` for z ~ q(z|x), with the noise `eps` drawn here unless given (as a data-parallel shard's rows of one draw)."
-        mu, log_var = self.encode(x)
-        return self.decode(self.reparameterize(mu, log_var, eps=eps)), mu, log_var
 
 # %% ../nbs/03_model.ipynb #3f3cb209
 @patch
 @torch.no_grad()
-def sample(self:VAE, n:int, # Number of images
+def sample(self:BaseVAE, n:int, # Number of images
            temperature:float=1.0, # Standard deviation of the prior draws
            generator:torch.Generator|None=None # For reproducible draws
           ) -> torch.Tensor:
@@ -316,9 +333,7 @@ def model_spec(ckpt:dict # A loaded checkpoint
     spec = ckpt.get('config') or config_from_state(_rename_reference(ckpt['model']))
     if 'version' not in spec:  # version 1, or the reference's: the reference network, Gaussian pixels, MNIST
         tc = ckpt.get('train_config') or {}
-        arch = dict(spec)
-        if tc: arch['fp32_layers'] = ['convtranspose2d_2'] if tc.get('bf16') and 'fused' in tc else []  # what its bf16 step kept in fp32
-        spec = dict(default_spec(arch), kl_weight=tc.get('kl_weight', 0.001))
+        spec = dict(default_spec(dict(spec)), kl_weight=tc.get('kl_weight', 0.001))
     if spec['version'] > SPEC_VERSION:
         raise CheckpointError(f"checkpoint written by a newer vae_nb (model spec version {spec['version']}, this one reads {SPEC_VERSION}); upgrade vae_nb")
     for part, names in (('arch', ARCHS), ('likelihood', LIKELIHOODS), ('dataset', DATASETS)):
@@ -329,6 +344,7 @@ def build_model(spec:dict # A model spec, as `model_spec` returns
                ) -> torch.nn.Module:
     "A new model of the architecture `spec` names, carrying `spec`."
     args = dict(spec['arch']); name = args.pop('name')
+    args.pop('fp32_layers', None)  # a CPU kernel choice that specs recorded until it left the network: not part of a model
     if name not in ARCHS: raise ValueError(f"unknown architecture {name!r}: use one of {', '.join(ARCHS)}")
     model = ARCHS[name](**args)
     model.spec = dict(spec, arch=dict(name=name, **model.config))
@@ -373,6 +389,8 @@ class ResBlock(nn.Module):
         nn.init.zeros_(self.body[-1].weight); nn.init.zeros_(self.body[-1].bias)
     def forward(self, x): return x + self.body(x)
 
+
+# %% ../nbs/03_model.ipynb #a1297b78
 class ResEncoder(nn.Module):
     "Image `[B,1,28,28]` to mean and log-variance `[B,z_dim]`: stride-2 convolutions 28→14→7→4→2→1, a residual block after the first three."
     def __init__(self, z_dim:int=64, channels:tuple=(32, 64, 128), slope:float=0.01):
@@ -396,25 +414,23 @@ class ResDecoder(nn.Module):
                                  ResBlock(c3, slope), nn.LeakyReLU(slope), nn.ConvTranspose2d(c3, c2, 3, 2, 1), ResBlock(c2, slope),
                                  nn.LeakyReLU(slope), nn.ConvTranspose2d(c2, c1, 4, 2, 1), ResBlock(c1, slope), nn.LeakyReLU(slope),
                                  nn.ConvTranspose2d(c1, 1, 4, 2, 1), OUTPUTS[output]())
-        self.fp32_layers = ()
     def forward(self, z): return self.net(z[:, :, None, None])
 
-class ResVAE(VAE):
+
+# %% ../nbs/03_model.ipynb #0cb2ffc6
+class ResVAE(BaseVAE):
     "The reference's outline with residual blocks and wider layers; the same latent, objective and interface as `VAE`."
     def __init__(self, z_dim:int=64, # Size of the latent
                  channels:tuple=(32, 64, 128), # Widths at 14x14, 7x7 and 4x4 pixels
                  slope:float=0.01, # LeakyReLU's negative slope
-                 fp32_layers:tuple=(), # Accepted for the settings' sake; the plain layers run as autocast says
                  output:str='tanh'): # The decoder's last activation (a key of `OUTPUTS`)
-        nn.Module.__init__(self)
         _check_positive(z_dim=z_dim, channels=channels)
         if len(channels) != 3: raise ValueError(f"channels must have 3 widths, got {channels!r}")
-        self.encoder, self.decoder = ResEncoder(z_dim, channels, slope), ResDecoder(z_dim, channels, slope, output)
-        self.config = dict(z_dim=z_dim, channels=list(channels), slope=slope, fp32_layers=[], output=output)
-        self.spec = default_spec(self.config, 'resnet')
-    def reset_parameters(self): pass  # PyTorch's initialisation, and residual branches that start at zero
+        super().__init__(ResEncoder(z_dim, channels, slope), ResDecoder(z_dim, channels, slope, output),
+                         dict(z_dim=z_dim, channels=list(channels), slope=slope, output=output), 'resnet')  # PyTorch's initialisation
 
 ARCHS['resnet'] = ResVAE
+
 
 # %% ../nbs/03_model.ipynb #c1f4bb27
 PRETRAINED = {'reference': 'assets/pretrained.pt',          # the reference's network and objective on MNIST

@@ -8,6 +8,7 @@ import contextlib, dataclasses, math, os
 
 import torch
 import torch.distributed as dist
+from torch import nn
 from fastcore.basics import patch, store_attr
 
 from .core import bf16_native, note, pick_device
@@ -15,8 +16,8 @@ from .learner import Callback, TrainingDiverged
 
 
 # %% auto #0
-__all__ = ['native_bf16', 'ChannelsLast', 'MixedPrecision', 'make_capturable', 'CUDAGraphStep', 'dist_env', 'DataParallel',
-           'processes', 'deterministic_kernels', 'speed_callbacks']
+__all__ = ['native_bf16', 'ChannelsLast', 'MixedPrecision', 'check_fp32_layers', 'FP32Layers', 'make_capturable', 'CUDAGraphStep',
+           'dist_env', 'DataParallel', 'processes', 'deterministic_kernels', 'speed_callbacks']
 
 # %% ../nbs/07_speed.ipynb #95384b32
 def native_bf16(cfg, # A run's settings, with `bf16`
@@ -47,6 +48,22 @@ class MixedPrecision(Callback):
         if not learn.training: return inner()
         kind = learn.batch[0].device.type
         with torch.autocast(kind, dtype=self.dtype, cache_enabled=kind != 'cuda'): return inner()  # a CUDA graph replays no cast cache
+
+# %% ../nbs/07_speed.ipynb #c86a387f
+def check_fp32_layers(decoder:nn.Module, # A network's decoder
+                      names:tuple # Layers to keep in fp32 under autocast on a CPU
+                     ) -> tuple:
+    "`names`, if each is a layer of `decoder` that it can run in fp32 under autocast; else an error that lists them."
+    layers = list(decoder.conv_net._modules) if hasattr(decoder, 'fp32_layers') and hasattr(decoder, 'conv_net') else []
+    bad = [n for n in names if n not in layers]
+    if bad: raise ValueError(f"fp32_layers must be decoder layers ({', '.join(layers) or 'this network has none'}), got {bad!r}")
+    return tuple(names)
+
+class FP32Layers(Callback):
+    "Under autocast on a CPU, run the decoder layers `names` in fp32, the rest in bf16."
+    def __init__(self, names:tuple): self.names = tuple(names)
+    def before_fit(self, learn): learn.model.decoder.fp32_layers = check_fp32_layers(learn.model.decoder, self.names)
+
 
 # %% ../nbs/07_speed.ipynb #32f07d64
 def make_capturable(opt:torch.optim.Optimizer, # The optimizer of the step to capture
@@ -158,6 +175,8 @@ def check_loss(self:CUDAGraphStep, learn, inner):
     self.count += 1
     self.first_bad.copy_(torch.where((self.first_bad < 0) & ~torch.isfinite(learn.loss.detach()), self.count, self.first_bad))
 
+
+# %% ../nbs/07_speed.ipynb #9468b62b
 @patch
 def after_train(self:CUDAGraphStep, learn):
     "Stop the fit if a step's loss was not finite: the one wait of the epoch."
@@ -243,7 +262,7 @@ def deterministic_kernels():
 
 
 # %% ../nbs/07_speed.ipynb #6c65c7bb
-def speed_callbacks(cfg, # A run's settings: `channels_last`, `bf16`, `cuda_graph` are read
+def speed_callbacks(cfg, # A run's settings: `channels_last`, `bf16`, `run_fp32_layers()`, `cuda_graph` are read
                     dev:torch.device, # The run's device
                     rank:int=0, # This process's rank
                     world:int=1 # The number of processes
@@ -251,7 +270,7 @@ def speed_callbacks(cfg, # A run's settings: `channels_last`, `bf16`, `cuda_grap
     "The callbacks that make a run fast as its settings ask, on `dev`, in `world` processes."
     cbs = [DataParallel(rank, world)] if world > 1 else []
     if cfg.channels_last: cbs.append(ChannelsLast())
-    if cfg.bf16: cbs.append(MixedPrecision())
+    if cfg.bf16: cbs += [MixedPrecision(), FP32Layers(cfg.run_fp32_layers())]
     if cfg.cuda_graph and dev.type == 'cuda' and world == 1: cbs.append(CUDAGraphStep())  # DDP's hooks are not captured: data-parallel runs stay eager
     return cbs
 

@@ -36,6 +36,8 @@ def _field_value(parser, field:str, text:str, flag:str="--grid"):
     try: return act.type(text) if act.type else text
     except (TypeError, ValueError): raise ValueError(f"{flag} {field}: {text!r} is not a valid value") from None
 
+
+# %% ../nbs/12_sweep.ipynb #1c0c360e
 def parse_grid(texts:list, # `FIELD=v1,v2,...` texts, one per field
                parser=None # `vae_train`'s parser (default: made here)
               ) -> dict:
@@ -52,6 +54,8 @@ def parse_grid(texts:list, # `FIELD=v1,v2,...` texts, one per field
         grid[field] = values
     return grid
 
+
+# %% ../nbs/12_sweep.ipynb #df9fbb5b
 def parse_search(texts:list, parser=None) -> dict:
     "`{field: (low, high, log)}` for `--search FIELD=low:high[:log]` texts, low and high parsed as the field's type."
     parser = parser or config_parser(TrainConfig, 'vae_train')
@@ -69,6 +73,7 @@ def parse_search(texts:list, parser=None) -> dict:
         if len(parts) == 3 and low <= 0: raise ValueError(f"--search {field}: a log range must be positive")
         space[field] = (low, high, len(parts) == 3)
     return space
+
 
 # %% ../nbs/12_sweep.ipynb #f89bb536
 def grid_points(grid:dict) -> list:
@@ -90,11 +95,12 @@ def _trial_config(spec:dict, params:dict, out:Path) -> TrainConfig:
     last = out/'last.pt'
     if last.exists(): cfg = dataclasses.replace(cfg, resume=str(last))   # cut short before: go on from its last epoch
     elif out.exists(): cfg = dataclasses.replace(cfg, overwrite=True)    # started, but no epoch finished
-    cfg.given = set(params) | {'out'}
-    return cfg
+    return dataclasses.replace(cfg, given=set(params) | {'out'})
 
 TRIAL_ERRORS = (TrainingDiverged, ValueError, RuntimeError, OSError)  # a trial's failure, recorded; anything else is a bug and stops the worker
 
+
+# %% ../nbs/12_sweep.ipynb #ecbbb5fd
 def _objective(trial, spec:dict) -> float:
     "Train one trial's run and return its last validation Total."
     import optuna
@@ -119,6 +125,8 @@ def _objective(trial, spec:dict) -> float:
 
 def _trained(learn) -> tuple: return learn.history, learn.test_metrics
 
+
+# %% ../nbs/12_sweep.ipynb #7ab4537a
 def _finished(out:Path, epochs:int) -> tuple|None:
     "The history and test metrics of a run in `out` that finished all `epochs` and its test (a trial stopped before Optuna heard of it)."
     import json
@@ -126,6 +134,7 @@ def _finished(out:Path, epochs:int) -> tuple|None:
     except (OSError, ValueError): return None
     if test.get('epochs') != epochs: return None
     return [json.loads(l) for l in (out/'metrics.jsonl').read_text().splitlines() if l.strip()], test
+
 
 # %% ../nbs/12_sweep.ipynb #fce05070
 def _sampler(spec:dict, index:int=0, start:int=0):
@@ -145,6 +154,8 @@ def _left(study, spec:dict) -> bool:
     if spec['grid'] or any(t.state == TrialState.WAITING for t in trials): return any(t.state == TrialState.WAITING for t in trials)
     return sum(map(_counts, trials)) < spec['n_trials']
 
+
+# %% ../nbs/12_sweep.ipynb #eb32d2b2
 def _worker(spec:dict, index:int):
     "A worker process: run trials of the study until none are left."
     import optuna
@@ -166,6 +177,7 @@ def _worker(spec:dict, index:int):
     except KeyboardInterrupt: sys.exit(130)
 
 
+# %% ../nbs/12_sweep.ipynb #d9228651
 @contextlib.contextmanager
 def _popping(spec:dict):
     "An exclusive lock, among this machine's workers, on taking the next trial."
@@ -176,10 +188,13 @@ def _popping(spec:dict):
         try: yield
         finally: fcntl.flock(f, fcntl.LOCK_UN)
 
+
 # %% ../nbs/12_sweep.ipynb #3c13255e
 def _storage_url(out:Path, url:str|None) -> str:
     return url or f"sqlite:///{(out/'sweep.db').resolve()}"
 
+
+# %% ../nbs/12_sweep.ipynb #8a34fff3
 def sweep(base:TrainConfig, # Settings every trial shares (`vae_train`'s flags)
           out:str|Path, # The sweep's folder: its storage, its trials' run folders, results.csv
           grid:dict|None=None, # `{field: [values]}`: run every combination
@@ -226,6 +241,8 @@ def sweep(base:TrainConfig, # Settings every trial shares (`vae_train`'s flags)
     finally:
         if lock: lock.close()
 
+
+# %% ../nbs/12_sweep.ipynb #3087dac7
 def _queue(st, grid:dict) -> int:
     "Queue what is left to run; returns how many trials were queued."
     trials, n = st.get_trials(deepcopy=False), 0
@@ -246,6 +263,8 @@ def json_safe_dict(d:dict) -> dict:
     import json
     return json.loads(dumps(d))
 
+
+# %% ../nbs/12_sweep.ipynb #617f2978
 def _run_workers(spec:dict, workers:int):
     import multiprocessing as mp
     ctx = mp.get_context('spawn')
@@ -267,6 +286,7 @@ def _run_workers(spec:dict, workers:int):
     finally: signal.signal(signal.SIGTERM, term)
     bad = [p.exitcode for p in procs if p.exitcode]
     if bad: raise RuntimeError(f"{len(bad)} worker(s) failed (exit status {bad[0]}); their error is above")
+
 
 # %% ../nbs/12_sweep.ipynb #dd338df8
 def results_table(study) -> list:
@@ -297,6 +317,8 @@ def results_figure(rows:list, x:str, y:str, value:str='test_total') -> plt.Figur
     fig.tight_layout()
     return fig
 
+
+# %% ../nbs/12_sweep.ipynb #f5045590
 def write_results(study, out:str|Path) -> list:
     "Write `results.csv` (and `results.png` for a two-field grid) in `out`; returns the rows."
     rows, out = results_table(study), Path(out)
@@ -307,6 +329,7 @@ def write_results(study, out:str|Path) -> list:
     if len(fields) == 2 and any(r['state'] == 'COMPLETE' for r in rows):
         fig = results_figure(rows, *fields); fig.savefig(out/'results.png', dpi=90); plt.close(fig)
     return rows
+
 
 # %% ../nbs/12_sweep.ipynb #cf4574f4
 def _sweep_parser():
@@ -321,6 +344,8 @@ def _sweep_parser():
     g.add_argument('--study', default='vae_sweep', help="The study's name in the storage (default: vae_sweep)")
     return p
 
+
+# %% ../nbs/12_sweep.ipynb #f5031c47
 def vae_sweep(argv:list|None=None # Arguments (default: the command line)
              ):
     "The `vae_sweep` command."
@@ -339,3 +364,4 @@ def vae_sweep(argv:list|None=None # Arguments (default: the command line)
     except KeyboardInterrupt:
         sys.exit(f"vae_sweep: interrupted; run the same command to go on (finished trials are kept)")
     except (*USER_ERRORS, RuntimeError) as e: sys.exit(f"vae_sweep: error: {e}")
+

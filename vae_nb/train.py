@@ -13,19 +13,79 @@ from typing import ClassVar
 import torch
 from fastcore.basics import patch
 
-from .core import pick_device, run_command
+from .core import GIVEN, pick_device, run_command
 from .data import Batches, get_dataset, DATASETS
 from .model import ARCHS, SPEC_VERSION, CheckpointError, build_model, load_checkpoint, state_mismatch
 from .loss import LIKELIHOODS, VAEObjective, get_likelihood
 from .learner import Callback, DataLoaders, Learner, adam, DeviceCB, OneCycleLR, ProgressCB
 from .metrics import VAEMetrics, ValidationNoise, summary_line
 from .runs import RunFolder, check_resume
-from .speed import deterministic_kernels, dist_env, native_bf16, processes, speed_callbacks
+from .speed import check_fp32_layers, deterministic_kernels, dist_env, native_bf16, processes, speed_callbacks
 
 
 # %% auto #0
-__all__ = ['MAX_PARAMS', 'MAX_THREADS', 'train', 'TrainConfig', 'KLWarmup', 'settings', 'data_loaders', 'callbacks_for',
+__all__ = ['MAX_PARAMS', 'MAX_THREADS', 'TrainConfig', 'train', 'KLWarmup', 'settings', 'data_loaders', 'callbacks_for',
            'training_checkpoint', 'resume_settings', 'restore', 'vae_train']
+
+# %% ../nbs/08_train.ipynb #48ca441f
+def _widths(v, name:str) -> tuple:
+    "Four layer widths from a tuple or a comma-separated string such as '32,64,64,64'."
+    try: ws = tuple(int(o) if isinstance(o, int) or str(o).strip().isdigit() else None for o in (v.split(',') if isinstance(v, str) else v))
+    except TypeError: ws = ()
+    if None in ws: ws = ()
+    if len(ws) != 4 or any(w <= 0 for w in ws): raise ValueError(f"{name} must be 4 positive integers such as '32,64,64,64', got {v!r}")
+    return ws
+
+
+# %% ../nbs/08_train.ipynb #52cf29ca
+@dataclass
+class TrainConfig:
+    "Every setting of a training run; the defaults are the reference's."
+    VERSION: ClassVar[int] = 2  # 1: runs before the registries (no arch, likelihood, dataset or version recorded)
+    epochs:int=30 # Total number of epochs
+    lr:float=5e-4 # Adam's learning rate (the peak, with the one-cycle schedule)
+    bs:int=32 # Batch size
+    arch:str='reference' # Network: a name in ARCHS
+    z_dim:int=64 # Size of the latent
+    enc_channels:tuple=(32, 64, 64, 64) # Widths of the encoder's four hidden convolutions
+    dec_channels:tuple=(64, 64, 64, 32) # Widths of the decoder's first four layers
+    likelihood:str='gaussian' # Pixel likelihood: a name in LIKELIHOODS
+    dataset:str='mnist' # Data: a name in DATASETS
+    kl_weight:float|None=None # Weight of KL in the loss (default: the likelihood's: gaussian 0.001, the reference's; bernoulli 1, the ELBO)
+    kl_warmup:float=0 # Epochs of linear KL warm-up (0: none, as the reference)
+    free_bits:float=0.0 # Minimum KL per latent dimension in the objective (0: none)
+    lr_schedule:str='constant' # 'constant' (the reference) or 'onecycle'
+    lr_warm:float=0.25 # Fraction of the one-cycle schedule spent warming up
+    beta2:float=0.999 # Adam's second-moment decay (the reference's 0.999)
+    seed:int=42 # Seed of the initialisation, the batch order and the z noise
+    device:str='auto' # cpu, cuda, mps or auto
+    threads:int|None=None # CPU threads for PyTorch (default: PyTorch's choice)
+    channels_last:bool=False # Use the channels-last memory format
+    bf16:bool=False # Forward pass under bfloat16 autocast, where the hardware has it (else fp32, with a note)
+    fp32_layers:tuple|None=None # Under bf16 on a CPU, decoder layers kept in fp32: comma-separated, or 'none' (default: the network's)
+    fused:bool=False # Adam's fused kernel: one pass per tensor, faster, not bit-identical to the reference's Adam
+    cuda_graph:bool=True # On a CUDA GPU, capture the training step once as a CUDA graph and replay it (no effect elsewhere)
+    data_dir:str|None=None # Folder holding MNIST/raw (default: $VAE_NB_DATA or the cache)
+    sample:bool=False # Train on the small sample shipped with vae_nb
+    train_subset:int|None=None # Train on the first N training images only
+    out:str|None=None # Run folder, new or empty (default: a new runs/<timestamp>)
+    overwrite:bool=False # Replace the run in a non-empty --out folder
+    resume:str|None=None # Checkpoint (a run's last.pt) to continue from, with its saved settings (and --lr, if given)
+    save_every:int=0 # Also keep a checkpoint every this many epochs (0: never)
+    progress:bool=True # Progress bars and a line per epoch
+    given:set|None=GIVEN # The fields a caller set (a command line's flags); None: those that differ from the defaults
+
+    def __post_init__(self):
+        "Accept the spellings a command line or a caller uses: '32,64,64,64' for widths, 'a,b' or 'none' for fp32 layers."
+        for name in ('enc_channels', 'dec_channels'):
+            v = getattr(self, name)
+            if isinstance(v, str): v = [int(o) if o.strip().isdigit() else o.strip() for o in v.split(',')]
+            setattr(self, name, tuple(v))
+        if isinstance(self.fp32_layers, str): self.fp32_layers = [o.strip() for o in self.fp32_layers.split(',')]
+        if self.fp32_layers is not None: self.fp32_layers = tuple(o for o in self.fp32_layers if o not in ('none', ''))
+        for name in ('out', 'resume', 'data_dir'):
+            if getattr(self, name) is not None: setattr(self, name, str(getattr(self, name)))
+
 
 # %% ../nbs/08_train.ipynb #971077bb
 def train(cfg:TrainConfig|None=None, # The run's settings (default: the reference's)
@@ -55,64 +115,8 @@ def train(cfg:TrainConfig|None=None, # The run's settings (default: the referenc
     return learn
 
 
-# %% ../nbs/08_train.ipynb #48ca441f
-def _widths(v, name:str) -> tuple:
-    "Four layer widths from a tuple or a comma-separated string such as '32,64,64,64'."
-    try: ws = tuple(int(o) if isinstance(o, int) or str(o).strip().isdigit() else None for o in (v.split(',') if isinstance(v, str) else v))
-    except TypeError: ws = ()
-    if None in ws: ws = ()
-    if len(ws) != 4 or any(w <= 0 for w in ws): raise ValueError(f"{name} must be 4 positive integers such as '32,64,64,64', got {v!r}")
-    return ws
-
-@dataclass
-class TrainConfig:
-    "Every setting of a training run; the defaults are the reference's."
-    VERSION: ClassVar[int] = 2  # 1: runs before the registries (no arch, likelihood, dataset or version recorded)
-    epochs:int=30 # Total number of epochs
-    lr:float=5e-4 # Adam's learning rate (the peak, with the one-cycle schedule)
-    bs:int=32 # Batch size
-    arch:str='reference' # Network: a name in ARCHS
-    z_dim:int=64 # Size of the latent
-    enc_channels:tuple=(32, 64, 64, 64) # Widths of the encoder's four hidden convolutions
-    dec_channels:tuple=(64, 64, 64, 32) # Widths of the decoder's first four layers
-    likelihood:str='gaussian' # Pixel likelihood: a name in LIKELIHOODS
-    dataset:str='mnist' # Data: a name in DATASETS
-    kl_weight:float|None=None # Weight of KL in the loss (default: the likelihood's: gaussian 0.001, the reference's; bernoulli 1, the ELBO)
-    kl_warmup:float=0 # Epochs of linear KL warm-up (0: none, as the reference)
-    free_bits:float=0.0 # Minimum KL per latent dimension in the objective (0: none)
-    lr_schedule:str='constant' # 'constant' (the reference) or 'onecycle'
-    lr_warm:float=0.25 # Fraction of the one-cycle schedule spent warming up
-    beta2:float=0.999 # Adam's second-moment decay (the reference's 0.999)
-    seed:int=42 # Seed of the initialisation, the batch order and the z noise
-    device:str='auto' # cpu, cuda, mps or auto
-    threads:int|None=None # CPU threads for PyTorch (default: PyTorch's choice)
-    channels_last:bool=False # Use the channels-last memory format
-    bf16:bool=False # Forward pass under bfloat16 autocast, where the hardware has it (else fp32, with a note)
-    fp32_layers:tuple|None=None # Under bf16 on a CPU, decoder layers kept in fp32: comma-separated, or 'none' (default: the model's)
-    fused:bool=False # Adam's fused kernel: one pass per tensor, faster, not bit-identical to the reference's Adam
-    cuda_graph:bool=True # On a CUDA GPU, capture the training step once as a CUDA graph and replay it (no effect elsewhere)
-    data_dir:str|None=None # Folder holding MNIST/raw (default: $VAE_NB_DATA or the cache)
-    sample:bool=False # Train on the small sample shipped with vae_nb
-    train_subset:int|None=None # Train on the first N training images only
-    out:str|None=None # Run folder, new or empty (default: a new runs/<timestamp>)
-    overwrite:bool=False # Replace the run in a non-empty --out folder
-    resume:str|None=None # Checkpoint (a run's last.pt) to continue from, with its saved settings (and --lr, if given)
-    save_every:int=0 # Also keep a checkpoint every this many epochs (0: never)
-    progress:bool=True # Progress bars and a line per epoch
-
-    def __post_init__(self):
-        "Accept the spellings a command line or a caller uses: '32,64,64,64' for widths, 'a,b' or 'none' for fp32 layers."
-        for name in ('enc_channels', 'dec_channels'):
-            v = getattr(self, name)
-            if isinstance(v, str): v = [int(o) if o.strip().isdigit() else o.strip() for o in v.split(',')]
-            setattr(self, name, tuple(v))
-        if isinstance(self.fp32_layers, str): self.fp32_layers = [o.strip() for o in self.fp32_layers.split(',')]
-        if self.fp32_layers is not None: self.fp32_layers = tuple(o for o in self.fp32_layers if o not in ('none', ''))
-        for name in ('out', 'resume', 'data_dir'):
-            if getattr(self, name) is not None: setattr(self, name, str(getattr(self, name)))
-
 # %% ../nbs/08_train.ipynb #b97d3260
-_UNRECORDED = ('out', 'overwrite', 'resume', 'progress')  # how a run is invoked, not what it is
+_UNRECORDED = ('out', 'overwrite', 'resume', 'progress', 'given')  # how a run is invoked, not what it is
 MAX_PARAMS = 2**31          # a network larger than this is a typo, not a VAE for 28x28 images
 MAX_THREADS = 4*(os.cpu_count() or 1)
 
@@ -129,6 +133,8 @@ _RULES = [_Rule('epochs', _pos_int, 'positive'), _Rule('bs', _pos_int, 'positive
           _Rule('threads', lambda v: v is None or (_pos_int(v) and v <= MAX_THREADS), f'from 1 to {MAX_THREADS} (4 per CPU core here)'),
           _Rule('train_subset', lambda v: v is None or _pos_int(v), 'positive')]
 
+
+# %% ../nbs/08_train.ipynb #83a524d2
 @patch
 def check(self:TrainConfig):
     "Raise `ValueError` naming the first bad setting; the settings otherwise."
@@ -146,32 +152,50 @@ def check(self:TrainConfig):
         raise ValueError(f"likelihood {self.likelihood} models pixels in {list(lik.scale)}, but dataset {self.dataset} gives {list(ds.scale)}: "
                          f"use --dataset {' or '.join(fits) or '(none fits)'}")
     pick_device(self.device)
+    return self._check_network()
+
+
+# %% ../nbs/08_train.ipynb #9211b80e
+@patch
+def _check_network(self:TrainConfig):
+    "Refuse a network setting the chosen network does not take, or one it cannot be built with; the settings otherwise."
+    takes = inspect.signature(ARCHS[self.arch]).parameters
+    for f in dataclasses.fields(self):
+        if f.name not in takes and any(f.name in inspect.signature(a).parameters for a in ARCHS.values()) and getattr(self, f.name) != f.default:
+            raise ValueError(f"--{f.name} does not apply to --arch {self.arch}, whose network takes {', '.join(k for k in takes if k != 'output')}: leave it out")
     with torch.random.fork_rng(devices=[]), torch.device('meta'):  # the network's own checks, built without memory or random draws
-        n = sum(p.numel() for p in build_model(self.model_spec()).parameters())
+        model = build_model(self.model_spec())
+    n = sum(p.numel() for p in model.parameters())
     if n > MAX_PARAMS: raise ValueError(f"the network would have {n:,} parameters (z_dim {self.z_dim}, widths {self.enc_channels}/{self.dec_channels}); at most {MAX_PARAMS:,}")
+    if self.bf16: check_fp32_layers(model.decoder, self.run_fp32_layers())
     return self
 
+
+# %% ../nbs/08_train.ipynb #90930870
 @patch
 def run_fp32_layers(self:TrainConfig) -> tuple:
     "The decoder layers the run keeps in fp32: none without bf16, else those asked for, else the network's default."
     if not self.bf16: return ()
     if self.fp32_layers is not None: return self.fp32_layers
-    p = inspect.signature(ARCHS[self.arch]).parameters.get('fp32_layers')
-    return tuple(p.default) if p is not None else ()
+    with torch.random.fork_rng(devices=[]), torch.device('meta'): decoder = build_model(self.model_spec()).decoder
+    return tuple(getattr(decoder, 'fp32_layers', ()))  # the network's default kernel choice
 
 @patch
 def run_kl_weight(self:TrainConfig) -> float:
     "The KL weight the run uses: the one given, else its likelihood's default."
     return self.kl_weight if self.kl_weight is not None else get_likelihood(self.likelihood).kl_weight
 
+
+# %% ../nbs/08_train.ipynb #c361f2a2
 @patch
 def model_spec(self:TrainConfig) -> dict:
     "The spec of the model this run trains: the architecture with the fields its constructor takes, likelihood, data, KL weight."
     cls = ARCHS[self.arch]
-    args = {k: getattr(self, k) for k in inspect.signature(cls).parameters if k not in ('output', 'fp32_layers') and hasattr(self, k)}
-    args.update(fp32_layers=self.run_fp32_layers(), output=get_likelihood(self.likelihood).output)
+    args = {k: getattr(self, k) for k in inspect.signature(cls).parameters if k != 'output' and hasattr(self, k)}
+    args.update(output=get_likelihood(self.likelihood).output)
     return dict(version=SPEC_VERSION, arch=dict(name=self.arch, **args), likelihood=dict(name=self.likelihood),
                 dataset=dict(name=self.dataset), kl_weight=self.run_kl_weight())
+
 
 # %% ../nbs/08_train.ipynb #97d57817
 @patch
@@ -196,6 +220,8 @@ def _upgrade_v1(d:dict, ckpt:dict|None) -> dict:
     if 'fp32_layers' not in d: d['fp32_layers'] = ['convtranspose2d_2'] if d['bf16'] and had_fused else []
     return d
 
+
+# %% ../nbs/08_train.ipynb #1093f812
 @patch(cls_method=True)
 def from_json(cls:TrainConfig, record:dict|str, # A record from `to_json` or `to_dict`, or a checkpoint's `train_config`
               ckpt:dict|None=None # The checkpoint it came from (a version-1 record's β₂ is read from its optimizer state)
@@ -209,6 +235,7 @@ def from_json(cls:TrainConfig, record:dict|str, # A record from `to_json` or `to
     if unknown: raise ValueError(f"unknown settings {', '.join(unknown)} in a version {version} record")
     return cls(**d)
 
+
 # %% ../nbs/08_train.ipynb #b0ede7ea
 class KLWarmup(Callback):
     "Scale the objective's KL weight linearly from 0 to 1 over the first `epochs` epochs."
@@ -221,9 +248,9 @@ def settings(cfg:TrainConfig|None=None, # A run's settings (default: the referen
              **kwargs # Or some fields of `TrainConfig`, which override `cfg`'s
             ) -> tuple:
     "The run's checked settings, and the checkpoint it resumes from (None for a new run), whose settings they then are."
-    given = set(kwargs) | getattr(cfg, 'given', set())
+    given = set(kwargs) | set(getattr(cfg, 'given', None) or ())
     cfg = dataclasses.replace(cfg, **kwargs) if cfg is not None else TrainConfig(**kwargs)
-    if given: cfg.given = given
+    if given: cfg = dataclasses.replace(cfg, given=given)
     cfg.check()
     if cfg.resume is None: return cfg, None
     cfg, ckpt = resume_settings(cfg)
@@ -262,8 +289,8 @@ def callbacks_for(cfg:TrainConfig, # The run's settings
 
 # %% ../nbs/08_train.ipynb #9b3b1086
 def _given(cfg:TrainConfig, name:str) -> bool:
-    "Whether the caller set field `name`: on the command line (`cfg.given`), else by a value other than the default."
-    return name in cfg.given if hasattr(cfg, 'given') else getattr(cfg, name) != getattr(TrainConfig, name)
+    "Whether the caller set field `name`: as `cfg.given` says, else by a value other than the default."
+    return name in cfg.given if cfg.given is not None else getattr(cfg, name) != getattr(TrainConfig, name)
 
 
 # %% ../nbs/08_train.ipynb #c9d3e78c
