@@ -39,6 +39,8 @@ def device_rng(device:torch.device # A device
 # %% ../nbs/00_core.ipynb #af585488
 BF16_CPU_FLAGS = ('avx512_bf16', 'amx_bf16', 'bf16')  # x86's AVX512_BF16 and AMX, Arm's BF16 (as Linux names them)
 
+
+# %% ../nbs/00_core.ipynb #b80b126a
 @lru_cache
 def cpu_flags() -> frozenset:
     "This CPU's feature flags, lower case (Linux's /proc/cpuinfo, or a Mac's sysctl); empty where they cannot be read."
@@ -54,6 +56,8 @@ def cpu_flags() -> frozenset:
         except (OSError, subprocess.SubprocessError): pass
     return frozenset()
 
+
+# %% ../nbs/00_core.ipynb #0b1e76f4
 def cpu_model() -> str:
     "The CPU's model name, as Linux reports it (else the platform's processor string), for the records of benchmarks and runs."
     try: return next(l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name'))
@@ -93,6 +97,8 @@ def atomic_write(path:str|Path, # Destination file
     _fsync_dir(path.parent)
     return path
 
+
+# %% ../nbs/00_core.ipynb #42d2561c
 def _fsync_dir(folder:Path):
     "Make a rename in `folder` durable (POSIX); a no-op where folders cannot be opened."
     try: fd = os.open(folder, os.O_RDONLY)
@@ -100,6 +106,7 @@ def _fsync_dir(folder:Path):
     try: os.fsync(fd)
     except OSError: pass
     finally: os.close(fd)
+
 
 # %% ../nbs/00_core.ipynb #1fdb5a77
 def clean_temps(folder:str|Path, # A folder that `atomic_write` writes into
@@ -150,6 +157,8 @@ class CommandParser(argparse.ArgumentParser):
         self.hidden_spellings = {}  # accepted, not listed: `cli_args` rewrites them to the field's shown option
     def error(self, message): self.exit(2, f"{self.prog}: error: {message}\n")
 
+
+# %% ../nbs/00_core.ipynb #ae35f478
 def _parse_tuple(s:str) -> tuple:
     "'32,64' -> (32, 64): integers where they parse, else floats, else strings."
     def one(v):
@@ -159,6 +168,8 @@ def _parse_tuple(s:str) -> tuple:
         return v.strip()
     return tuple(one(v) for v in s.split(',') if v.strip())
 
+
+# %% ../nbs/00_core.ipynb #d38e56b6
 def _base_type(t):
     "The type an option's text is parsed to: `int|None` -> int, `tuple` -> a tuple parser."
     args = [a for a in typing.get_args(t) if a is not type(None)]
@@ -213,6 +224,8 @@ def cli_args(argv:list, # Arguments as typed
 # %% ../nbs/00_core.ipynb #facc1768
 USER_ERRORS = (ValueError, OSError, ArithmeticError)  # what a command reports in one line; anything else is a bug, with its traceback
 
+
+# %% ../nbs/00_core.ipynb #5dd117ec
 def run_command(cls, # The settings dataclass
                 main, # Called with the settings object
                 prog:str, # The command's name
@@ -231,3 +244,4 @@ def run_command(cls, # The settings dataclass
         return main(cfg)
     except KeyboardInterrupt: sys.exit(f"{prog}: interrupted")
     except USER_ERRORS as e: sys.exit(f"{prog}: error: {e}")
+

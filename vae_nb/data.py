@@ -110,6 +110,8 @@ def _load_folder(folder:Path, kind:str='MNIST'):
     labels = torch.cat([arrays['train_labels'], arrays['test_labels']]).long()
     return images[:, None], labels
 
+
+# %% ../nbs/01_data.ipynb #bdbad52b
 def _missing(name:str, where:Path, why:str) -> FileNotFoundError:
     "The one error for a dataset that is not on this machine."
     return FileNotFoundError(
@@ -117,6 +119,8 @@ def _missing(name:str, where:Path, why:str) -> FileNotFoundError:
         f"--data_dir (data_dir= in Python) or the VAE_NB_DATA environment variable, or use the small sample that ships "
         f"with vae_nb with --sample (sample=True).")
 
+
+# %% ../nbs/01_data.ipynb #7e083e9b
 def _try_download(fetch, root:Path, kind:str='MNIST') -> str:
     "Run `fetch(root)`; say how it went in a few words, and remove the folders it made if it failed."
     made = [p for p in (root, root/kind, root/kind/'raw') if not p.exists()]
@@ -263,6 +267,8 @@ class MNIST:
     to_model = staticmethod(normalize)
     to_image = staticmethod(to_image)
 
+
+# %% ../nbs/01_data.ipynb #59aa1006
 class FashionMNIST(MNIST):
     "Zalando's Fashion-MNIST (28x28 clothing, 10 classes), from `<root>/FashionMNIST/raw`, split as MNIST is; pixels in [-1, 1]."
     name, kind = 'fashion_mnist', 'FashionMNIST'
@@ -290,6 +296,8 @@ class BinarizedMNIST(MNIST):
 
 DATASETS = {'mnist': MNIST, 'fashion_mnist': FashionMNIST, 'binarized_mnist': BinarizedMNIST}
 
+
+# %% ../nbs/01_data.ipynb #28debfac
 def get_dataset(name:str # A name in `DATASETS`
                ):
     "The dataset called `name`."

@@ -27,6 +27,8 @@ def slerp(z0:torch.Tensor, z1:torch.Tensor, t:torch.Tensor) -> torch.Tensor:
     so = torch.sin(omega)
     return (torch.sin((1 - t)*omega)/so)[:, None]*z0 + (torch.sin(t*omega)/so)[:, None]*z1
 
+
+# %% ../nbs/10_inference.ipynb #4cc6a674
 @torch.no_grad()
 def interpolate(model:VAE, # A trained VAE
                 x0:torch.Tensor, # uint8 image `[1,28,28]` to start from
@@ -42,6 +44,7 @@ def interpolate(model:VAE, # A trained VAE
     t = torch.linspace(0, 1, steps, dtype=torch.float64)
     z = slerp(mu[0], mu[1], t) if spherical else torch.lerp(mu[0], mu[1], t[:, None])
     return model.decode(z.to(p.device, p.dtype)).cpu()
+
 
 # %% ../nbs/10_inference.ipynb #10e64fca
 def image_png(images:torch.Tensor, # Model-scale images `[N,1,H,W]`
@@ -155,7 +158,10 @@ def _infer(args:InferConfig):
     for name in files: print(f"wrote {out/name}")
     print(f"{len(files)} file(s) in {time.perf_counter() - start:.2f} s with {args.ckpt or 'the pretrained model'} on {device}")
 
+
+# %% ../nbs/10_inference.ipynb #c3b9aa61
 def vae_infer(argv:list|None=None # Arguments (default: the command line)
              ):
     "The `vae_infer` command."
     run_command(InferConfig, _infer, 'vae_infer', argv)
+

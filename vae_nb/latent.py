@@ -72,6 +72,8 @@ def normality_table(z:torch.Tensor, # Draws `[N,D]`
                          ks=ks.statistic, p=ks.pvalue, r=r, flag=bool(ks.pvalue < alpha/D)))
     return rows
 
+
+# %% ../nbs/11_latent.ipynb #5dfe12c3
 def format_table(rows:list, # Dicts with the same keys
                  digits:int=3 # Decimals for floats
                 ) -> str:
@@ -80,6 +82,7 @@ def format_table(rows:list, # Dicts with the same keys
     fmt = lambda v: f'{v:.{digits}g}' if isinstance(v, float) and (abs(v) < 1e-3 and v != 0) else f'{v:.{digits}f}' if isinstance(v, float) else str(v)
     return '\n'.join(['| ' + ' | '.join(keys) + ' |', '|' + '---|'*len(keys)] +
                      ['| ' + ' | '.join(fmt(r[k]) for k in keys) + ' |' for r in rows])
+
 
 # %% ../nbs/11_latent.ipynb #ae9a0da5
 def kl_per_dimension(mu:torch.Tensor, log_var:torch.Tensor) -> torch.Tensor:
@@ -116,10 +119,11 @@ def _draws(model:VAE, x:torch.Tensor, k:int, generator:torch.Generator|None=None
     sq_err = ((x - out.view(k, *x.shape))**2).flatten(2).sum(-1)
     return sq_err.T, log_ratio.T
 
+
+# %% ../nbs/11_latent.ipynb #8467a3b3
 def _log_px(sq_err:torch.Tensor, sigma:float, n_pixels:int) -> torch.Tensor:
     "Gaussian log-density of the pixels given their squared error."
     return -sq_err/(2*sigma**2) - n_pixels/2*math.log(2*math.pi*sigma**2)
-
 
 
 # %% ../nbs/11_latent.ipynb #0d6ac4ee
@@ -220,6 +224,8 @@ class LatentExplorer:
 def _png(img:torch.Tensor) -> bytes:
     return image_png(img[None], ncols=1, scale=6)
 
+
+# %% ../nbs/11_latent.ipynb #492395f8
 @patch
 def widget(self:LatentExplorer):
     "The explorer as an ipywidgets box (needs a live kernel)."

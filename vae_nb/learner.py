@@ -83,6 +83,8 @@ def batch_step(self:Learner):
     self.callback('after_loss')
     if self.training: self._do('zero_grad'); self._do('backward'); self._do('opt_step')
 
+
+# %% ../nbs/04_learner.ipynb #faca4e97
 @patch
 def one_batch(self:Learner):
     "One batch through `batch_step`, between the `before_batch` and `after_batch` events."
@@ -91,6 +93,8 @@ def one_batch(self:Learner):
     if self.training: self.step += 1
     self.callback('after_batch')
 
+
+# %% ../nbs/04_learner.ipynb #9097de8e
 @patch
 def one_pass(self:Learner, dl, training:bool):
     "Train on, or validate on, every batch of `dl`."
@@ -147,6 +151,8 @@ def state(self:Learner) -> dict:
     opt['param_groups'] = [dict(g, **({'capturable': False} if 'capturable' in g else {})) for g in opt['param_groups']]
     return dict(epoch=self.epoch, step=self.step, optimizer=opt, history=self.history, rng=rng)
 
+
+# %% ../nbs/04_learner.ipynb #2be75b48
 @patch
 def load_state(self:Learner, ckpt:dict # A checkpoint with `model` and what `state` returns
               ):
@@ -158,6 +164,7 @@ def load_state(self:Learner, ckpt:dict # A checkpoint with `model` and what `sta
     dev = next(self.model.parameters()).device
     if (own := device_rng(dev)) and dev.type in ckpt['rng']: own[1](ckpt['rng'][dev.type])
     self.dls.train.load_state_dict(ckpt['rng']['batches'])
+
 
 # %% ../nbs/04_learner.ipynb #08095c22
 class DeviceCB(Callback):

@@ -39,6 +39,8 @@ class Gaussian:
         "The predicted image on the model's scale: the output itself."
         return out
 
+
+# %% ../nbs/02_loss.ipynb #a83dc178
 class Bernoulli:
     "Binary pixels ~ Bernoulli(sigmoid(decoder output)): the binary cross-entropy summed over the pixels, in nats per image."
     name, output, recon_name, kl_weight, scale = 'bernoulli', 'logits', 'bce', 1.0, (0, 1)  # weight 1: the loss is the negative ELBO

@@ -75,6 +75,8 @@ def summary_line(rec:dict, n_epochs:int) -> str:
     if 'valid_total' in rec: s += f" | valid {R} {rec[f'valid_{r}']:.5f} KL {rec['valid_kl']:7.3f} Total {rec['valid_total']:.5f}"
     return s + f" | {rec['seconds']:.1f}s"
 
+
+# %% ../nbs/05_metrics.ipynb #97869d3f
 def plot_history(history:list # `learn.history`: one dict per epoch
                 ) -> plt.Figure:
     "Plot train and valid reconstruction term, KL and Total per epoch."
@@ -87,3 +89,4 @@ def plot_history(history:list # `learn.history`: one dict per epoch
     axs[1].set_ylabel('nats / image')
     fig.tight_layout()
     return fig
+

@@ -109,12 +109,15 @@ def _like_weights(h:torch.Tensor, conv:nn.Module) -> torch.Tensor:
     cl = torch.channels_last
     return h.contiguous(memory_format=cl) if conv.weight.is_contiguous(memory_format=cl) and not conv.weight.is_contiguous() else h
 
+
+# %% ../nbs/03_model.ipynb #bc3bb2e5
 def _conv_transpose_as_fold(conv:nn.ConvTranspose2d, x:torch.Tensor) -> torch.Tensor:
     "`conv(x)` for a stride-2, padding-1 transposed convolution, as one matrix product and col2im."
     B, _, H, W = x.shape
     k = conv.kernel_size[0]
     cols = conv.weight.flatten(1).t() @ x.flatten(2)                                 # [B, C_out*k*k, H*W]
     return F.fold(cols, (2*H + k - 4, 2*W + k - 4), k, stride=2, padding=1) + conv.bias.view(1, -1, 1, 1)
+
 
 # %% ../nbs/03_model.ipynb #2f8cc9ff
 @patch
@@ -134,6 +137,8 @@ def forward_cpu(self:Decoder, z):
     h = self.conv_net[:-2](_like_weights(h, self.conv_net[0]))
     return self.conv_net[-1](_conv_transpose_as_fold(self.conv_net[-2], h))
 
+
+# %% ../nbs/03_model.ipynb #443237e6
 @patch
 def forward_autocast(self:Decoder, z):
     "The plain layers under autocast on a CPU, those named in `fp32_layers` in fp32 with autocast off."
@@ -143,6 +148,7 @@ def forward_autocast(self:Decoder, z):
         else:
             with torch.autocast(h.device.type, enabled=False): h = layer(h.to(self.conv_in.weight.dtype))
     return h
+
 
 # %% ../nbs/03_model.ipynb #50e28be4
 SPEC_VERSION = 2  # of a checkpoint's `config`; version 1 held the reference network's arguments alone
@@ -189,6 +195,8 @@ def encode(self:BaseVAE, x):
         raise ValueError(f"the VAE's weights are {p.dtype}, its images {x.dtype}: convert them with x.to({p.dtype})")
     return self.encoder(x)
 
+
+# %% ../nbs/03_model.ipynb #4ccb0dc5
 @patch
 def decode(self:BaseVAE, z):
     "Images (the decoder's output) for latents `[B,z_dim]`."
@@ -202,6 +210,8 @@ def reparameterize(self:BaseVAE, mu, log_var, temperature:float=1.0, eps=None):
     eps = torch.randn_like(mu) if eps is None else eps.to(mu.dtype)  # given noise in the dtype a draw here would have
     return mu + torch.exp(0.5*log_var) * eps * temperature
 
+
+# %% ../nbs/03_model.ipynb #4c1452a9
 @patch
 def forward(self:BaseVAE, x, eps=None):
     "`(decode(z), mu, log_var)` for z ~ q(z|x), with the noise `eps` drawn here unless given (as a data-parallel shard's rows of one draw)."
@@ -269,6 +279,8 @@ def sample_images(model:VAE, # A trained VAE
     mean = get_likelihood(model.spec['likelihood']['name']).mean
     return mean(model.sample(n, temperature, generator=torch.Generator().manual_seed(seed))).cpu()
 
+
+# %% ../nbs/03_model.ipynb #5e30aa49
 @torch.no_grad()
 def reconstruct(model:VAE, # A trained VAE
                 images:torch.Tensor # uint8 images `[N,1,28,28]`
@@ -277,6 +289,7 @@ def reconstruct(model:VAE, # A trained VAE
     p = next(model.parameters())
     to_model, mean = get_dataset(model.spec['dataset']['name']).to_model, get_likelihood(model.spec['likelihood']['name']).mean
     return mean(model.decode(model.encode(to_model(images.to(p.device)))[0])).cpu()
+
 
 # %% ../nbs/03_model.ipynb #549939db
 def save_checkpoint(path:str|Path, # Destination file
@@ -293,6 +306,8 @@ def save_checkpoint(path:str|Path, # Destination file
 class CheckpointError(ValueError):
     "A file that is not a usable vae_nb or reference checkpoint."
 
+
+# %% ../nbs/03_model.ipynb #38a17add
 def load_checkpoint(path:str|Path, # A checkpoint file
                     map_location='cpu' # Passed to `torch.load`
                    ) -> dict:
@@ -308,6 +323,7 @@ def load_checkpoint(path:str|Path, # A checkpoint file
     if not isinstance(ckpt, dict) or not isinstance(ckpt.get('model'), dict):
         raise CheckpointError(f"{path}: not a VAE checkpoint (expected a dict with a 'model' state_dict)")
     return ckpt
+
 
 # %% ../nbs/03_model.ipynb #27b2b8e9
 def _rename_reference(state:dict) -> dict:
@@ -340,6 +356,8 @@ def model_spec(ckpt:dict # A loaded checkpoint
         if spec[part]['name'] not in names: raise CheckpointError(f"unknown {part} {spec[part]['name']!r} in the checkpoint: this vae_nb has {', '.join(names)}")
     return spec
 
+
+# %% ../nbs/03_model.ipynb #02cdf9bd
 def build_model(spec:dict # A model spec, as `model_spec` returns
                ) -> torch.nn.Module:
     "A new model of the architecture `spec` names, carrying `spec`."
@@ -349,6 +367,7 @@ def build_model(spec:dict # A model spec, as `model_spec` returns
     model = ARCHS[name](**args)
     model.spec = dict(spec, arch=dict(name=name, **model.config))
     return model
+
 
 # %% ../nbs/03_model.ipynb #046ccf70
 def state_mismatch(model:torch.nn.Module, # The model the weights are for
@@ -363,6 +382,8 @@ def state_mismatch(model:torch.nn.Module, # The model the weights are for
           ([f"unexpected {', '.join(extra[:3])}{' …' if len(extra) > 3 else ''}"] if extra else []) + shapes[:1]
     return '; '.join(why) or None
 
+
+# %% ../nbs/03_model.ipynb #0f10194a
 def load_model(path:str|Path, # A vae_nb or reference checkpoint
                device:str|torch.device='cpu' # Where to put the model
               ) -> torch.nn.Module:
@@ -377,6 +398,7 @@ def load_model(path:str|Path, # A vae_nb or reference checkpoint
     except (RuntimeError, TypeError, ValueError) as e:
         raise CheckpointError(f"{path}: weights do not fit a model of this architecture ({str(e).splitlines()[0][:300]})") from None
     return model.to(device).eval()
+
 
 # %% ../nbs/03_model.ipynb #e15a5826
 class ResBlock(nn.Module):
@@ -404,6 +426,8 @@ class ResEncoder(nn.Module):
         h = self.net(x).flatten(1)
         return h[:, :self.z_dim], h[:, self.z_dim:]
 
+
+# %% ../nbs/03_model.ipynb #124c0c8a
 class ResDecoder(nn.Module):
     "Latent `[B,z_dim]` to `[B,1,28,28]`: transposed convolutions 1→2→4→7→14→28, a residual block before the last three."
     def __init__(self, z_dim:int=64, channels:tuple=(32, 64, 128), slope:float=0.01, output:str='tanh'):

@@ -36,6 +36,8 @@ def epoch_images(model:torch.nn.Module, # The model
     rows = torch.cat([ds.to_model(images), reconstruct(model, images), sample_images(model, n_samples, seed=seed)])
     return (ds.to_image(rows)*255).round().to(torch.uint8)
 
+
+# %% ../nbs/06_runs.ipynb #b3a02aff
 def epoch_figure(model:torch.nn.Module, # The model
                  images:torch.Tensor, # A fixed batch of uint8 images to reconstruct
                  n_samples:int=16, # Prior samples to draw
@@ -120,6 +122,8 @@ def foreign_files(folder:Path # A run folder
     ours = {p.name for p in run_files(folder)} | {'.lock', 'images'}
     return sorted(p.name for p in folder.iterdir() if p.name not in ours and not p.name.endswith('.tmp'))
 
+
+# %% ../nbs/06_runs.ipynb #7d3f3e23
 def _discard(folder:Path, made:Path|None, lock=None):
     "Remove what a run that never saved a checkpoint wrote: the folders it made, or else its files and lock."
     if made is not None: shutil.rmtree(made, ignore_errors=True); return
@@ -154,6 +158,8 @@ def _made(folder:Path) -> Path|None:
         top = p
     return top
 
+
+# %% ../nbs/06_runs.ipynb #f805369d
 def _check_writable(folder:Path):
     "Create `folder` if needed and make sure files can be written in it."
     if folder.exists() and not folder.is_dir(): raise ValueError(f"out folder {folder} is a file, not a folder")
@@ -206,6 +212,8 @@ def _claim(cfg) -> RunFolder:
         raise
     return RunFolder(out, made, lock, replace=bool(old) and not own)
 
+
+# %% ../nbs/06_runs.ipynb #899e9812
 def _check_replaceable(out:Path, old:list, overwrite:bool):
     "Refuse a folder that holds what a run did not write, or an old run without `overwrite`."
     foreign = foreign_files(out)
@@ -226,6 +234,8 @@ def _claim_shared(cfg, rank:int) -> RunFolder:
     if path[0] is None: raise SystemExit(1)  # process 0 has said why
     return RunFolder(Path(path[0]), rank=rank)
 
+
+# %% ../nbs/06_runs.ipynb #93451530
 @contextlib.contextmanager
 def sigterm_as_interrupt():
     "While the block runs, a SIGTERM (as `kill` sends) stops it as a Ctrl-C does, and is cleaned up the same way."
@@ -266,6 +276,8 @@ def start(self:RunFolder, epoch:int=0 # The epoch the run starts from (a resumed
             if int(p.stem.split('_')[1]) > epoch: p.unlink()
     self.started = True
 
+
+# %% ../nbs/06_runs.ipynb #0ae1cc16
 @patch
 def finish(self:RunFolder, test_metrics:dict, # The test split's metrics
            epochs:int # The epochs trained

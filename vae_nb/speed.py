@@ -111,6 +111,8 @@ def put(self:CUDAGraphStep, values:list):
         if isinstance(o, dict): o[k] = v
         else: setattr(o, k, v)
 
+
+# %% ../nbs/07_speed.ipynb #1d87a625
 @patch
 def fill(self:CUDAGraphStep):
     "Copy this step's numbers into the tensors the graph reads (on the device, without waiting)."
@@ -169,6 +171,8 @@ def batch_step(self:CUDAGraphStep, learn, inner):
     self.replay()
     learn.preds, learn.loss, learn.terms = self.outputs  # what the graph writes; a validation may have replaced them
 
+
+# %% ../nbs/07_speed.ipynb #4d64e125
 @patch
 def check_loss(self:CUDAGraphStep, learn, inner):
     "Note the epoch's first step whose loss is not finite, on the device, without waiting for it."
@@ -209,6 +213,8 @@ def before_batch(self:DataParallel, learn):
     self.rows = slice(self.rank*self.n//self.world, (self.rank + 1)*self.n//self.world)
     learn.batch = tuple(t[self.rows] for t in learn.batch)
 
+
+# %% ../nbs/07_speed.ipynb #e5c34926
 @patch
 def predict(self:DataParallel, learn, inner):
     "The forward pass through DDP, with this process's rows of the noise one process would draw for the whole batch."
@@ -217,6 +223,8 @@ def predict(self:DataParallel, learn, inner):
     eps = torch.randn(self.n, learn.model.z_dim, device=x.device)[self.rows]
     learn.preds = self.ddp(x, eps=eps)
 
+
+# %% ../nbs/07_speed.ipynb #bdf5c59b
 @patch
 def get_loss(self:DataParallel, learn, inner):
     "The loss, made NaN in every process when it is not finite in one, so that all stop at this step."
@@ -237,6 +245,8 @@ def _join(cfg, dev:torch.device, local:int, world:int) -> torch.device:
     if not dist.is_initialized(): dist.init_process_group('nccl' if dev.type == 'cuda' else 'gloo')
     return dev
 
+
+# %% ../nbs/07_speed.ipynb #a392344a
 @contextlib.contextmanager
 def processes(cfg # A run's settings: its `device`, `bs`, `free_bits` and `progress` are read
              ):

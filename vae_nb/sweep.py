@@ -123,6 +123,8 @@ def _objective(trial, spec:dict) -> float:
     print(f"trial {trial.number} ({run_name(params)}): valid Total {history[-1]['valid_total']:.5f}, test Total {test['total']:.5f}", flush=True)
     return history[-1]['valid_total']
 
+
+# %% ../nbs/12_sweep.ipynb #3954faa3
 def _trained(learn) -> tuple: return learn.history, learn.test_metrics
 
 
@@ -147,6 +149,8 @@ def _counts(t) -> bool:
     "Whether a trial counts toward a search's `n_trials`: all but the waiting, the pruned and the interrupted."
     return t.state.name in ('COMPLETE', 'RUNNING') or (t.state.name == 'FAIL' and not t.user_attrs.get('interrupted'))
 
+
+# %% ../nbs/12_sweep.ipynb #48222771
 def _left(study, spec:dict) -> bool:
     "Whether this study has trials left to run."
     from optuna.trial import TrialState
@@ -258,6 +262,8 @@ def _queue(st, grid:dict) -> int:
                 st.enqueue_trial(t.params, user_attrs=dict(run_name=t.user_attrs['run_name'])); queued.add(t.user_attrs['run_name']); n += 1
     return n
 
+
+# %% ../nbs/12_sweep.ipynb #1898b193
 def json_safe_dict(d:dict) -> dict:
     "`d` as it comes back from the storage's JSON (tuples as lists)."
     import json
@@ -301,6 +307,8 @@ def results_table(study) -> list:
                          note=t.user_attrs.get('error') or ('interrupted' if t.user_attrs.get('interrupted') else None)))
     return rows
 
+
+# %% ../nbs/12_sweep.ipynb #9091c1fd
 def results_figure(rows:list, x:str, y:str, value:str='test_total') -> plt.Figure:
     "A heat map of `value` over two swept fields, from the finished trials."
     done = [r for r in rows if r['state'] == 'COMPLETE' and r.get(value) is not None]

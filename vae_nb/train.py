@@ -120,6 +120,8 @@ _UNRECORDED = ('out', 'overwrite', 'resume', 'progress', 'given')  # how a run i
 MAX_PARAMS = 2**31          # a network larger than this is a typo, not a VAE for 28x28 images
 MAX_THREADS = 4*(os.cpu_count() or 1)
 
+
+# %% ../nbs/08_train.ipynb #fcab40aa
 @dataclasses.dataclass
 class _Rule: name: str; ok: object; need: str
 
@@ -210,6 +212,8 @@ def to_json(self:TrainConfig) -> str:
     "`to_dict` as JSON text."
     return json.dumps(self.to_dict(), indent=2)
 
+
+# %% ../nbs/08_train.ipynb #1d7ce80a
 def _upgrade_v1(d:dict, ckpt:dict|None) -> dict:
     "A version-1 record as version 2 records it."
     d, had_fused = dict(d), 'fused' in d
