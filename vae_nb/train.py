@@ -105,7 +105,7 @@ def train(cfg:TrainConfig|None=None, # The run's settings (default: the referenc
                         opt_func=partial(adam, fused=cfg.fused or None, betas=(0.9, cfg.beta2)))
         if ckpt is not None: restore(learn, ckpt, cfg)
         run.start(learn.epoch)
-        if cfg.progress: print(f"training {cfg.epochs} epochs on {len(dls.train.x):,} images ({dev}{f', {world} processes' if world > 1 else ''}); run folder {run.path}", flush=True)
+        if cfg.progress: print(f"training {cfg.epochs} epochs on {len(dls.train.images):,} images ({dev}{f', {world} processes' if world > 1 else ''}); run folder {run.path}", flush=True)
         with deterministic_kernels():
             learn.fit(cfg.epochs)
             learn.test_metrics = dict(learn.validate(test))
