@@ -4,7 +4,8 @@
     python tools/check_docs.py --self-test      # only the self-test of the text checks
 
 Every notebook has a page (those of nbs/experiments/ as experiments_NAME.html, listed under "Experiments" in the
-sidebar); no page shows raw `#|` directives, YAML front matter or Python tracebacks; no page's visible text (outside
+sidebar); every exported class and function, and every public method a class defines itself, has its entry (a
+show_doc heading) on its module's page; no page shows raw `#|` directives, YAML front matter or Python tracebacks; no page's visible text (outside
 code, math, scripts and styles) shows markdown pandoc left unparsed: `{target=...}`/`{.class}`/`{#id}` attribute text,
 `:::` div fences or `$...$` TeX; every image and internal link (with its #anchor) resolves; README.md's figures exist.
 The text checks test themselves on crafted HTML first. With --browser, headless Chromium screenshots
