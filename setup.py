@@ -25,6 +25,10 @@ setuptools.setup(
     classifiers=['Programming Language :: Python :: 3', 'Development Status :: 3 - Alpha', 'Intended Audience :: Developers'],
     keywords=cfg['keywords'],
     packages=setuptools.find_namespace_packages(include=['vae_nb', 'vae_nb.*']),
+    # The package folder sits in the checkout's root, so an editable install puts the root on sys.path (a .pth line)
+    # rather than a finder of its own: Python's path search then finds the real package even from the folder that
+    # holds a clone named vae_nb, which would otherwise be imported as an empty namespace package.
+    package_dir={'': '.'},
     include_package_data=True,
     package_data={'vae_nb': ['assets/*']},
     python_requires='>=' + cfg['min_python'],

@@ -4,16 +4,18 @@
 
 # %% ../nbs/00_core.ipynb #7d0f770f
 from __future__ import annotations
-import argparse, dataclasses, json, math, os, platform, subprocess, sys, tempfile, typing, warnings
+import argparse, dataclasses, difflib, json, math, os, platform, re, shutil, subprocess, sys, tempfile, typing, warnings
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 
 import torch
+from fastcore.basics import patch
 from fastcore.docments import docments
 
 # %% auto #0
 __all__ = ['BF16_CPU_FLAGS', 'GIVEN', 'USER_ERRORS', 'pick_device', 'device_rng', 'cpu_flags', 'cpu_model', 'bf16_native',
-           'atomic_write', 'clean_temps', 'note', 'json_safe', 'dumps', 'config_fields', 'CommandParser',
+           'atomic_write', 'clean_temps', 'note', 'json_safe', 'dumps', 'config_fields', 'CommandParser', 'names_in',
            'config_parser', 'cli_args', 'run_command']
 
 # %% ../nbs/00_core.ipynb #0c4fe473
@@ -139,10 +141,19 @@ def dumps(obj, **kwargs) -> str:
     "`json.dumps` that writes strict JSON: non-finite floats as null."
     return json.dumps(json_safe(obj), allow_nan=False, **kwargs)
 
+# %% ../nbs/00_core.ipynb #40c7fb12
+def _as_imported(cls):
+    "`cls` as its package module defines it: `python -m vae_nb.train` runs the module as `__main__`, where its fields' comments cannot be read."
+    spec = getattr(sys.modules.get(cls.__module__), '__spec__', None)
+    if cls.__module__ != '__main__' or spec is None or not spec.name.startswith('vae_nb.'): return cls
+    import importlib
+    return getattr(importlib.import_module(spec.name), cls.__qualname__, cls)
+
+
 # %% ../nbs/00_core.ipynb #4d626d0c
 def config_fields(cls) -> list:
     "`(name, type, default, help)` of each field of the dataclass `cls`, the help from the comment after the field."
-    try: docs = docments(cls)
+    try: docs = docments(_as_imported(cls))
     except (OSError, TypeError): docs = {}  # no source (a class typed into a notebook): no help texts
     hints = typing.get_type_hints(cls)
     return [(f.name, hints[f.name], f.default, docs.get(f.name) or '') for f in dataclasses.fields(cls) if f.init and f.metadata.get('flag', True)]
@@ -151,11 +162,25 @@ GIVEN = dataclasses.field(default=None, compare=False, repr=False, metadata=dict
 
 # %% ../nbs/00_core.ipynb #dc613aa5
 class CommandParser(argparse.ArgumentParser):
-    "An `argparse` parser whose errors are one line, and which accepts spellings it does not list (`hidden_spellings`)."
+    "An `argparse` parser whose errors are one line, which takes no abbreviations, and accepts spellings it does not list (`hidden_spellings`)."
     def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, **dict(dict(allow_abbrev=False), **kwargs))  # `--epoch` is not taken as `--epochs`
         self.hidden_spellings = {}  # accepted, not listed: `cli_args` rewrites them to the field's shown option
-    def error(self, message): self.exit(2, f"{self.prog}: error: {message}\n")
+    def error(self, message): self.exit(2, f"{self.prog}: error: {message}{self.suggestion(message)}\n")
+
+
+# %% ../nbs/00_core.ipynb #04e03501
+@patch
+def suggestion(self:CommandParser, message:str) -> str:
+    "' (did you mean --epochs?)' for an unrecognized option that is close to one the parser has, else ''."
+    if not message.startswith('unrecognized arguments:'): return ''
+    known = [o for o in [*self._option_string_actions, *self.hidden_spellings] if o.startswith('--')]
+    for word in message.split(':', 1)[1].split():
+        opt = word.split('=')[0]
+        if not opt.startswith('-'): continue
+        close = difflib.get_close_matches('--' + opt.lstrip('-').replace('-', '_'), known, n=1, cutoff=0.6)
+        if close: return f" (did you mean {close[0]}?)"
+    return ''
 
 
 # %% ../nbs/00_core.ipynb #ae35f478
@@ -178,6 +203,16 @@ def _base_type(t):
     return t if t in (int, float, str) else str
 
 
+# %% ../nbs/00_core.ipynb #1dbda4e3
+def names_in(cls, # A settings dataclass
+             doc:str # A field's help, which may say "a name in REGISTRY"
+            ) -> list|None:
+    "The names a field takes when its help says 'a name in REGISTRY' (a dict in `cls`'s module, as `ARCHS` is), else None."
+    m = re.search(r'\ba name in ([A-Z][A-Z0-9_]*)\b', doc)
+    reg = getattr(sys.modules.get(cls.__module__), m.group(1), None) if m else None
+    return list(reg) if isinstance(reg, Mapping) else None
+
+
 # %% ../nbs/00_core.ipynb #4b1cd87d
 def config_parser(cls, # A settings dataclass
                   prog:str, # The command's name
@@ -197,7 +232,9 @@ def config_parser(cls, # A settings dataclass
         elif typ is bool: p.add_argument(*flags, dest=name, action='store_true', help=doc)
         else:
             shown = ','.join(map(str, default)) if isinstance(default, (tuple, list)) else 'not set' if default is None else default
-            help = doc if 'default' in doc.lower() else f"{doc} (default: {shown})".strip()  # a docment may say its default in words
+            names = names_in(cls, doc)  # a registry's names, read when the parser is made: a name added later is listed too
+            said = f"one of: {', '.join(names)}; default: {shown}" if names else f"default: {shown}"
+            help = doc if 'default' in doc.lower() else f"{doc} ({said})".strip()  # a docment may say its default in words
             p.add_argument(*flags, dest=name, type=m.pop('type', _base_type(typ)), default=default, help=help,
                            **dict(dict(metavar=name.upper()), **m))
     return p
