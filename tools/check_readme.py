@@ -22,6 +22,9 @@ PATH a file of the repository (or `python -m MODULE` importable). For vae_nb's o
 is run and every option the README passes must be one it lists; for `python tools/...` the options must appear in
 the script's text. --quick skips the `--help` runs, the run with data and the next check.
 
+The folders that the shell blocks' commands write into (`-o`, `--out`, and `runs/` by default) must be ignored by
+git, so that trying the README in a clone leaves `git status` clean.
+
 The first shell block of the '## Use' section, a newcomer's first commands, is run as pasted (bash -e) from an empty
 folder with no data. A Python block that prints must be followed by its output, and the torch/torchvision versions a
 pip line pins must be settings.ini's caps.
@@ -186,6 +189,22 @@ def check_sh(shs:list, quick:bool) -> list[str]:
           + ('' if not problems else ': FAILED'), flush=True)
     return problems
 
+OUT_OPTIONS = {'-o', '--out', '--output'}  # where vae_nb's commands write; vae_train's default is runs/<timestamp>/
+
+def check_ignored(shs:list) -> list[str]:
+    "Every folder a README command writes into, relative to a clone (its -o/--out, and runs/ by default), is ignored by git."
+    folders = {'runs'}
+    for _, code in shs:
+        for cmd in commands(code):
+            for a, b in zip(cmd, cmd[1:] + ['']):
+                opt, eq, val = a.partition('=')
+                if opt in OUT_OPTIONS and (val or b) and not Path(val or b).is_absolute(): folders.add(Path(val or b).parts[0])
+    probe = lambda d: subprocess.run(['git', 'check-ignore', '-q', f'{d}/x.png'], cwd=ROOT).returncode == 0
+    problems = [f"README's commands write into {d}/, which git does not ignore: add it to .gitignore" for d in sorted(folders) if not probe(d)]
+    print(f"README sh: the folders its commands write into are ignored by git ({', '.join(sorted(folders))})"
+          + ('' if not problems else ': FAILED'), flush=True)
+    return problems
+
 def check_outputs(text:str) -> list[str]:
     "Every Python block that prints is followed by its printed output (an indented block), as the notebook ran it."
     problems, lines = [], text.splitlines()
@@ -246,7 +265,7 @@ def main():
             elif not (data/'MNIST'/'raw').is_dir(): print(f"README python, with data: skipped, no {data}/MNIST/raw")
             else: problems += run_python(pys, data, 'with-data', tmp, a.timeout, a.verbose)
         else: problems.append(f"{a.readme} has no ``` python blocks")
-    if shs: problems += check_sh(shs, a.quick)
+    if shs: problems += check_sh(shs, a.quick) + check_ignored(shs)
     text = Path(a.readme).read_text()
     problems += check_outputs(text) + check_pins(text)
     if not a.quick:
