@@ -4,10 +4,11 @@
 
 # %% ../nbs/03_model.ipynb #47c04ed1
 from __future__ import annotations
-import io, math, re
+import inspect, io, math, re
 from collections import OrderedDict
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 import torch.nn.functional as F
@@ -18,17 +19,18 @@ from .data import get_dataset, DATASETS
 from .loss import get_likelihood, LIKELIHOODS
 
 # %% auto #0
-__all__ = ['OUTPUTS', 'SPEC_VERSION', 'ARCHS', 'PRETRAINED', 'Encoder', 'Decoder', 'kernels', 'default_spec', 'BaseVAE', 'VAE',
-           'posterior_draws', 'sample_images', 'reconstruct', 'save_checkpoint', 'CheckpointError', 'load_checkpoint',
-           'config_from_state', 'model_spec', 'build_model', 'state_mismatch', 'load_model', 'ResBlock', 'ResEncoder',
-           'ResDecoder', 'ResVAE', 'load_pretrained']
+__all__ = ['OUTPUTS', 'SPEC_VERSION', 'MAX_IMAGES', 'CHUNK', 'ARCHS', 'MAX_PARAMS', 'PRETRAINED', 'Encoder', 'Decoder', 'kernels',
+           'default_spec', 'BaseVAE', 'VAE', 'posterior_draws', 'raw_images', 'sample_images', 'reconstruct',
+           'save_checkpoint', 'CheckpointError', 'load_checkpoint', 'config_from_state', 'model_spec', 'check_spec',
+           'build_model', 'state_mismatch', 'check_weights', 'load_model', 'ResBlock', 'ResEncoder', 'ResDecoder',
+           'ResVAE', 'load_pretrained']
 
 # %% ../nbs/03_model.ipynb #dd4f44c5
 def _check_positive(**kw):
     for k,v in kw.items():
         vs = v if isinstance(v, (tuple, list)) else [v]
         if len(vs) == 0 or any(not isinstance(o, int) or isinstance(o, bool) or o <= 0 for o in vs):
-            raise ValueError(f"{k} must be {'positive integers' if vs is not v else 'a positive integer'}, got {v!r}")
+            raise ValueError(f"{k} must be {'a positive integer' if vs is not v else 'positive integers'}, got {v!r}")
 
 # %% ../nbs/03_model.ipynb #f8285f74
 class Encoder(nn.Module):
@@ -247,7 +249,7 @@ def sample(self:BaseVAE, n:int, # Number of images
            generator:torch.Generator|None=None # For reproducible draws
           ) -> torch.Tensor:
     "Decode `n` draws from the prior N(0, temperature² I)."
-    if not isinstance(n, int) or n <= 0: raise ValueError(f"n must be a positive integer, got {n!r}")
+    if not isinstance(n, int) or isinstance(n, bool) or n <= 0: raise ValueError(f"n must be a positive integer, got {n!r}")
     p = next(self.parameters())
     z = torch.randn(n, self.z_dim, generator=generator, device='cpu').to(p.device, p.dtype) * temperature
     return self.decode(z)
@@ -266,29 +268,51 @@ def posterior_draws(model:VAE, # A VAE
     log_qz = -0.5*(eps**2).sum(-1) - (0.5*log_var).sum(-1) - z.shape[-1]/2*math.log(2*math.pi)
     return model.decode(z.flatten(0, 1)), log_pz - log_qz
 
+# %% ../nbs/03_model.ipynb #67c91af7
+MAX_IMAGES, CHUNK = 65_536, 1_000  # the most images one call decodes from draws (205 MB of float32), and images per decoder pass
+
+def raw_images(images, # uint8 images `[N,1,28,28]` as the dataset gives them (a tensor or a NumPy array)
+               what:str='images' # What they are, for the messages
+              ) -> torch.Tensor:
+    "`images` as a uint8 tensor `[N,1,28,28]`, or one line saying why they are not raw images."
+    if isinstance(images, np.ndarray): images = torch.from_numpy(images)
+    if not isinstance(images, torch.Tensor): raise TypeError(f"{what} must be a uint8 tensor [N, 1, 28, 28], got {type(images).__name__}")
+    if images.dtype != torch.uint8:
+        raise TypeError(f"{what} must be uint8 pixels (0-255) as the dataset gives them, got {images.dtype}: "
+                        f"model-scale images go to model.encode, other integers through .to(torch.uint8) once checked to be 0-255")
+    if images.dim() != 4 or tuple(images.shape[1:]) != (1, 28, 28): raise ValueError(f"{what} must be of shape [N, 1, 28, 28], got {list(images.shape)}")
+    return images
+
+
 # %% ../nbs/03_model.ipynb #d28bcbbd
 @torch.no_grad()
 def sample_images(model:VAE, # A trained VAE
-                  n:int, # Number of images
-                  temperature:float=1.0, # Scale of the prior draws
-                  seed:int=0 # Seed of the draws
+                  n:int, # Number of images, 1 to `MAX_IMAGES`
+                  temperature:float=1.0, # Scale of the prior draws, positive and finite
+                  seed:int=0 # Seed of the draws, 0 to 2**63-1
                  ) -> torch.Tensor:
-    "`n` images decoded from prior draws, model-scale `[n,1,28,28]`."
-    if not isinstance(n, int) or n <= 0: raise ValueError(f"the number of images must be positive, got {n!r}")
-    if not temperature > 0: raise ValueError(f"temperature must be positive, got {temperature!r}")
-    mean = get_likelihood(model.spec['likelihood']['name']).mean
-    return mean(model.sample(n, temperature, generator=torch.Generator().manual_seed(seed))).cpu()
+    "`n` images decoded from prior draws, model-scale `[n,1,28,28]`, `CHUNK` at a time."
+    if not isinstance(n, int) or isinstance(n, bool) or not 0 < n <= MAX_IMAGES: raise ValueError(f"the number of images must be an integer from 1 to {MAX_IMAGES:,}, got {n!r}")
+    if not isinstance(temperature, (int, float)) or isinstance(temperature, bool) or not 0 < temperature < math.inf:
+        raise ValueError(f"temperature must be positive and finite, got {temperature!r}")
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63: raise ValueError(f"seed must be an integer from 0 to 2**63-1, got {seed!r}")
+    mean, p = get_likelihood(model.spec['likelihood']['name']).mean, next(model.parameters())
+    z = torch.randn(n, model.z_dim, generator=torch.Generator().manual_seed(seed), device='cpu').to(p.device, p.dtype) * temperature
+    out = torch.cat([mean(model.decode(c)).cpu() for c in z.split(CHUNK)])
+    if not out.isfinite().all(): raise ValueError(f"the decoded images are not finite at temperature {temperature:g}: use a smaller temperature")
+    return out
 
 
 # %% ../nbs/03_model.ipynb #5e30aa49
 @torch.no_grad()
 def reconstruct(model:VAE, # A trained VAE
-                images:torch.Tensor # uint8 images `[N,1,28,28]`
+                images:torch.Tensor # uint8 images `[N,1,28,28]`, as the dataset gives them
                ) -> torch.Tensor:
-    "Reconstructions of `images` through z = mu, model-scale."
-    p = next(model.parameters())
+    "Reconstructions of `images` through z = mu, model-scale, `CHUNK` images at a time."
+    images, p = raw_images(images), next(model.parameters())
+    if len(images) == 0: raise ValueError("no images to reconstruct")
     to_model, mean = get_dataset(model.spec['dataset']['name']).to_model, get_likelihood(model.spec['likelihood']['name']).mean
-    return mean(model.decode(model.encode(to_model(images.to(p.device)))[0])).cpu()
+    return torch.cat([mean(model.decode(model.encode(to_model(x.to(p.device)))[0])).cpu() for x in images.split(CHUNK)])
 
 
 # %% ../nbs/03_model.ipynb #549939db
@@ -308,12 +332,18 @@ class CheckpointError(ValueError):
 
 
 # %% ../nbs/03_model.ipynb #38a17add
+def _not_a_file(path:Path) -> OSError:
+    "The error for a checkpoint path that names no file: a folder, or nothing (with the folder looked in, if the path is relative)."
+    if path.is_dir(): return IsADirectoryError(f"checkpoint {path} is a folder, not a file: give the checkpoint inside it"
+                                               + (f" ({path/'last.pt'}, say)" if (path/'last.pt').is_file() else ''))
+    return FileNotFoundError(f"checkpoint not found: {path}" + (f" (looked in {path.absolute().parent})" if not path.is_absolute() else ''))
+
 def load_checkpoint(path:str|Path, # A checkpoint file
                     map_location='cpu' # Passed to `torch.load`
                    ) -> dict:
     "Load a checkpoint dict safely (`weights_only=True`), with one clear error for a missing or foreign file."
     path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f"checkpoint not found: {path}")
+    if not path.is_file(): raise _not_a_file(path)
     try: ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:
         blocked = re.search(r'GLOBAL (\S+)', str(e))
@@ -322,6 +352,8 @@ def load_checkpoint(path:str|Path, # A checkpoint file
         raise CheckpointError(f"{path}: not a PyTorch checkpoint file ({type(e).__name__})") from None
     if not isinstance(ckpt, dict) or not isinstance(ckpt.get('model'), dict):
         raise CheckpointError(f"{path}: not a VAE checkpoint (expected a dict with a 'model' state_dict)")
+    if bad := next(((k, v) for k, v in ckpt['model'].items() if not isinstance(k, str) or not isinstance(v, torch.Tensor)), None):
+        raise CheckpointError(f"{path}: not a VAE checkpoint: its state_dict maps {bad[0]!r} to a {type(bad[1]).__name__} (expected names to tensors)")
     return ckpt
 
 
@@ -345,16 +377,63 @@ ARCHS = {'reference': VAE}  # `ResVAE` adds 'resnet' below
 
 def model_spec(ckpt:dict # A loaded checkpoint
               ) -> dict:
-    "The model spec a checkpoint records, as this version writes it."
+    "The model spec a checkpoint records, as this version writes it (`check_spec` says whether it can be used)."
     spec = ckpt.get('config') or config_from_state(_rename_reference(ckpt['model']))
+    if not isinstance(spec, dict): raise CheckpointError(f"its config is a {type(spec).__name__}, not a model spec (a dict)")
     if 'version' not in spec:  # version 1, or the reference's: the reference network, Gaussian pixels, MNIST
         tc = ckpt.get('train_config') or {}
-        spec = dict(default_spec(dict(spec)), kl_weight=tc.get('kl_weight', 0.001))
-    if spec['version'] > SPEC_VERSION:
-        raise CheckpointError(f"checkpoint written by a newer vae_nb (model spec version {spec['version']}, this one reads {SPEC_VERSION}); upgrade vae_nb")
-    for part, names in (('arch', ARCHS), ('likelihood', LIKELIHOODS), ('dataset', DATASETS)):
-        if spec[part]['name'] not in names: raise CheckpointError(f"unknown {part} {spec[part]['name']!r} in the checkpoint: this vae_nb has {', '.join(names)}")
+        if not isinstance(tc, dict): raise CheckpointError(f"its train_config is a {type(tc).__name__}, not a dict of settings")
+        spec = dict(default_spec({}), arch=dict(name='reference') | spec, kl_weight=tc.get('kl_weight', 0.001))
+    v = spec['version']
+    if not isinstance(v, int) or isinstance(v, bool) or v < 1: raise CheckpointError(f"its model spec version is {v!r}, not a version number")
+    if v > SPEC_VERSION:
+        raise CheckpointError(f"checkpoint written by a newer vae_nb (model spec version {v}, this one reads {SPEC_VERSION}); upgrade vae_nb")
     return spec
+
+
+# %% ../nbs/03_model.ipynb #5470cc30
+MAX_PARAMS = 2**31  # a network larger than this is a typo, not a VAE for 28x28 images
+
+def _number(v, ok, need:str, what:str):
+    "Refuse `v` unless it is a finite int or float for which `ok(v)` holds."
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or not ok(v):
+        raise CheckpointError(f"{what} must be {need}, got {v!r}")
+
+def check_spec(spec:dict # A model spec, as `model_spec` returns
+              ) -> nn.Module:
+    "Refuse a spec that this vae_nb cannot rebuild or that no trained model has; else the model it describes, on the meta device."
+    for key in ('arch', 'likelihood', 'dataset', 'kl_weight'):
+        if key not in spec: raise CheckpointError(f"its model spec has no {key!r}")
+    for part, names in (('arch', ARCHS), ('likelihood', LIKELIHOODS), ('dataset', DATASETS)):
+        v = spec[part]
+        if not isinstance(v, dict) or not isinstance(v.get('name'), str):
+            raise CheckpointError(f"its {part} must be a dict with a name, such as {{'name': {next(iter(names))!r}}}, got {v!r:.80}")
+        if v['name'] not in names: raise CheckpointError(f"unknown {part} {v['name']!r} in the checkpoint: this vae_nb has {', '.join(names)}")
+    _number(spec['kl_weight'], lambda v: v >= 0, 'zero or more (and finite)', 'kl_weight')
+    lik, ds = get_likelihood(spec['likelihood']['name']), get_dataset(spec['dataset']['name'])
+    if getattr(lik, 'scale', None) and getattr(ds, 'scale', None) and tuple(lik.scale) != tuple(ds.scale):
+        raise CheckpointError(f"likelihood {lik.name} models pixels in {list(lik.scale)}, but dataset {ds.name} gives {list(ds.scale)}")
+    return _meta_network(spec, lik)
+
+
+# %% ../nbs/03_model.ipynb #e8f496bc
+def _meta_network(spec:dict, lik) -> nn.Module:
+    "The spec's network on the meta device, once its arguments are of the kinds and sizes a trained model has."
+    args = {k: v for k, v in spec['arch'].items() if k not in ('name', 'fp32_layers')}
+    takes = inspect.signature(ARCHS[spec['arch']['name']]).parameters
+    if unknown := [k for k in args if k not in takes]:
+        raise CheckpointError(f"arch {spec['arch']['name']} takes no {', '.join(map(repr, unknown))} (it takes {', '.join(takes)})")
+    if 'slope' in args: _number(args['slope'], lambda v: 0 <= v <= 1, 'a number from 0 to 1', 'slope')
+    if 'output' in takes and (out := args.get('output', takes['output'].default)) != lik.output:
+        raise CheckpointError(f"its network's output is {out!r}, but the {lik.name} likelihood reads {lik.output!r}")
+    sizes = [o for v in args.values() for o in (v if isinstance(v, (list, tuple)) else [v]) if isinstance(o, int) and not isinstance(o, bool)]
+    if sizes and max(sizes) > MAX_PARAMS: raise CheckpointError(f"a size of {max(sizes):,} in its network: more than the {MAX_PARAMS:,} parameters a model may have")
+    with torch.random.fork_rng(devices=[]), torch.device('meta'):  # shapes only: no memory, no random draws
+        try: model = build_model(spec)
+        except (TypeError, ValueError, RuntimeError) as e: raise CheckpointError(f"its model spec does not build ({str(e).splitlines()[0][:200]})") from None
+    if (n := sum(p.numel() for p in model.parameters())) > MAX_PARAMS:
+        raise CheckpointError(f"its network would have {n:,} parameters; at most {MAX_PARAMS:,}")
+    return model
 
 
 # %% ../nbs/03_model.ipynb #02cdf9bd
@@ -383,17 +462,30 @@ def state_mismatch(model:torch.nn.Module, # The model the weights are for
     return '; '.join(why) or None
 
 
+# %% ../nbs/03_model.ipynb #5524193d
+def check_weights(model:torch.nn.Module, # The model the weights are for (on the meta device will do)
+                  state:dict # A state dict
+                 ):
+    "Refuse weights that do not fit `model` (`state_mismatch`), or that no trained model has: integers where it has floats, NaN or inf."
+    if why := state_mismatch(model, state): raise CheckpointError(f"weights do not fit a model of this architecture: {why}")
+    for k, own in model.state_dict().items():
+        if own.is_floating_point() and not state[k].is_floating_point():
+            raise CheckpointError(f"weight {k} is {state[k].dtype}, where a trained model has floats")
+        if state[k].is_floating_point() and not torch.isfinite(state[k]).all():
+            raise CheckpointError(f"weight {k} holds NaN or inf: the run that wrote it had diverged")
+
+
 # %% ../nbs/03_model.ipynb #0f10194a
 def load_model(path:str|Path, # A vae_nb or reference checkpoint
                device:str|torch.device='cpu' # Where to put the model
               ) -> torch.nn.Module:
     "The model a vae_nb or reference checkpoint holds, with its weights and spec, in eval mode."
     ckpt = load_checkpoint(path)
-    spec = model_spec(ckpt)
-    try: model = build_model(spec)
-    except (TypeError, ValueError) as e: raise CheckpointError(f"{path}: its model spec does not build ({e})") from None
-    state = _rename_reference(ckpt['model'])
-    if why := state_mismatch(model, state): raise CheckpointError(f"{path}: weights do not fit a model of this architecture: {why}")
+    try:
+        spec, state = model_spec(ckpt), _rename_reference(ckpt['model'])
+        check_weights(check_spec(spec), state)  # before a byte is allocated
+    except CheckpointError as e: raise CheckpointError(f"{path}: {e}") from None
+    model = build_model(spec)
     try: model.load_state_dict(state)
     except (RuntimeError, TypeError, ValueError) as e:
         raise CheckpointError(f"{path}: weights do not fit a model of this architecture ({str(e).splitlines()[0][:300]})") from None
