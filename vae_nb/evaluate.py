@@ -5,13 +5,14 @@
 # %% ../nbs/09_evaluate.ipynb #39e801b7
 from __future__ import annotations
 import contextlib, copy, dataclasses, math, time
+from fastcore.imports import in_ipython
 from dataclasses import dataclass
 
 import torch
 
 from .core import dumps, pick_device, run_command
 from .data import Batches, get_dataset
-from .model import load_model, load_pretrained, posterior_draws, PRETRAINED
+from .model import load_model, load_pretrained, posterior_draws, raw_images, PRETRAINED
 from .loss import VAEObjective, get_likelihood
 from .learner import DataLoaders, Learner
 from .metrics import VAEMetrics, ValidationNoise
@@ -21,23 +22,35 @@ from tqdm.auto import tqdm
 __all__ = ['evaluate', 'iwae_nll', 'EvalConfig', 'evaluate_checkpoint', 'vae_eval']
 
 # %% ../nbs/09_evaluate.ipynb #7a91a5c8
+def _scoring_likelihood(model:torch.nn.Module, likelihood:str|None):
+    "The likelihood to score `model` with: its own, or one given that reads its network's output."
+    lik = get_likelihood(likelihood or model.spec['likelihood']['name'])
+    out = model.spec['arch'].get('output')
+    if out is not None and out != lik.output:
+        raise ValueError(f"the {lik.name} likelihood reads a network's {lik.output!r} output, but this model's is {out!r}: "
+                         f"leave likelihood out to score it with its own ({model.spec['likelihood']['name']})")
+    return lik.name
+
 @torch.no_grad()
 def evaluate(model:torch.nn.Module, # The model to evaluate
-             images:torch.Tensor, # uint8 images `[N,1,28,28]`
-             kl_weight:float|None=None, # Weight of KL in Total (default: the model's)
+             images:torch.Tensor, # uint8 images `[N,1,28,28]`, as the dataset gives them
+             kl_weight:float|None=None, # Weight of KL in Total, zero or more (default: the model's)
              bs:int=1000, # Batch size
              seed:int=0, # Seed of the z noise
-             likelihood:str|None=None # Likelihood to score with (default: the model's)
+             likelihood:str|None=None # Likelihood to score with (default: the model's; another must read the same network output)
             ) -> dict:
     "Mean reconstruction term (`mse` for Gaussian pixels), `kl` (nats/image) and `total` with z sampled, and the term with z = mu."
-    if len(images) == 0: raise ValueError("no images to evaluate on")
+    if len(images := raw_images(images)) == 0: raise ValueError("no images to evaluate on")
+    if kl_weight is not None and (isinstance(kl_weight, bool) or not isinstance(kl_weight, (int, float)) or not (kl_weight >= 0 and math.isfinite(kl_weight))):
+        raise ValueError(f"kl_weight must be zero or more (and finite), got {kl_weight!r}")
     spec, p = model.spec, next(model.parameters())
-    objective = VAEObjective(likelihood or spec['likelihood']['name'], spec['kl_weight'] if kl_weight is None else kl_weight)
+    objective = VAEObjective(_scoring_likelihood(model, likelihood), spec['kl_weight'] if kl_weight is None else kl_weight)
     was_training = model.training
     learn = Learner(model, DataLoaders(None), objective, cbs=[VAEMetrics(), ValidationNoise(seed)], opt_func=None)
     metrics = learn.validate(Batches(images, bs=bs, device=p.device, transform=get_dataset(spec['dataset']['name']).to_model))
     model.train(was_training)
     return dict(metrics)
+
 
 # %% ../nbs/09_evaluate.ipynb #55a346c6
 @torch.no_grad()
@@ -52,7 +65,7 @@ def iwae_nll(model:torch.nn.Module, # A trained VAE whose likelihood has `log_pr
             ) -> dict:
     "NLL (nats per image) and bits/dim by the importance-weighted bound with `k` samples; the ELBO (k = 1's expectation) beside it."
     if not isinstance(k, int) or k < 1: raise ValueError(f"k must be a positive integer, got {k!r}")
-    if len(images) == 0: raise ValueError("no images to evaluate on")
+    if len(images := raw_images(images)) == 0: raise ValueError("no images to evaluate on")
     lik = get_likelihood(model.spec['likelihood']['name'])
     if not hasattr(lik, 'log_prob'):
         raise ValueError(f"the {lik.name} likelihood is not a distribution of the pixels (it has no log_prob), so it gives no NLL; train with --likelihood bernoulli")
@@ -141,4 +154,6 @@ def vae_eval(argv:list|None=None # Arguments (default: the command line)
             ):
     "The `vae_eval` command."
     run_command(EvalConfig, evaluate_checkpoint, 'vae_eval', argv)
+
+if __name__ == '__main__' and not in_ipython(): vae_eval()  # `python -m vae_nb.evaluate`; not when a notebook runs this cell
 
