@@ -11,10 +11,11 @@ from pathlib import Path
 import torch
 from torchvision.utils import make_grid
 from PIL import Image, ImageDraw, ImageFont
+from fastcore.imports import in_ipython
 
 from .core import atomic_write, pick_device, run_command
 from .data import get_dataset, to_image
-from .model import VAE, load_model, load_pretrained, reconstruct, sample_images
+from .model import CHUNK, MAX_IMAGES, VAE, load_model, load_pretrained, raw_images, reconstruct, sample_images
 
 # %% auto #0
 __all__ = ['MAX_GRID', 'MAX_RECON', 'MAX_STEPS', 'slerp', 'interpolate', 'image_png', 'InferConfig', 'render', 'vae_infer']
@@ -33,17 +34,19 @@ def slerp(z0:torch.Tensor, z1:torch.Tensor, t:torch.Tensor) -> torch.Tensor:
 def interpolate(model:VAE, # A trained VAE
                 x0:torch.Tensor, # uint8 image `[1,28,28]` to start from
                 x1:torch.Tensor, # uint8 image `[1,28,28]` to end at
-                steps:int=10, # Number of images, endpoints included
+                steps:int=10, # Number of images, endpoints included: 2 to `MAX_IMAGES`
                 spherical:bool=False # Slerp instead of a straight line
                ) -> torch.Tensor:
-    "Decoded images along the path between the posterior means of `x0` and `x1`, `[steps,1,28,28]`."
-    if not isinstance(steps, int) or steps < 2: raise ValueError(f"steps must be at least 2, got {steps!r}")
-    p = next(model.parameters())
-    to_model = get_dataset(model.spec['dataset']['name']).to_model
-    mu = model.encode(to_model(torch.stack([x0, x1]).to(p.device)))[0].cpu().double()
+    "Decoded images along the path between the posterior means of `x0` and `x1`, `[steps,1,28,28]`, `CHUNK` at a time."
+    if not isinstance(steps, int) or isinstance(steps, bool) or not 2 <= steps <= MAX_IMAGES:
+        raise ValueError(f"steps must be an integer from 2 to {MAX_IMAGES:,}, got {steps!r}")
+    for x, name in ((x0, 'x0'), (x1, 'x1')):
+        if getattr(x, 'ndim', None) != 3: raise ValueError(f"{name} must be one image [1, 28, 28], got {list(x.shape) if hasattr(x, 'shape') else type(x).__name__}")
+    pair, p = torch.cat([raw_images(x[None], name) for x, name in ((x0, 'x0'), (x1, 'x1'))]), next(model.parameters())
+    mu = model.encode(get_dataset(model.spec['dataset']['name']).to_model(pair.to(p.device)))[0].cpu().double()
     t = torch.linspace(0, 1, steps, dtype=torch.float64)
     z = slerp(mu[0], mu[1], t) if spherical else torch.lerp(mu[0], mu[1], t[:, None])
-    return model.decode(z.to(p.device, p.dtype)).cpu()
+    return torch.cat([model.decode(c.to(p.device, p.dtype)).cpu() for c in z.split(CHUNK)])
 
 
 # %% ../nbs/10_inference.ipynb #10e64fca
@@ -164,4 +167,6 @@ def vae_infer(argv:list|None=None # Arguments (default: the command line)
              ):
     "The `vae_infer` command."
     run_command(InferConfig, _infer, 'vae_infer', argv)
+
+if __name__ == '__main__' and not in_ipython(): vae_infer()  # `python -m vae_nb.inference`; not when a notebook runs this cell
 
