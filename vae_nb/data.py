@@ -14,10 +14,10 @@ import matplotlib.pyplot as plt
 from fastcore.basics import store_attr, patch
 
 # %% auto #0
-__all__ = ['MNIST_FILES', 'SPLITS', 'SPLIT_SIZES', 'MNIST_COUNTS', 'SAMPLE_SIZES', 'SAMPLE_FILES', 'DATASETS', 'data_root',
-           'find_mnist', 'read_idx', 'check_mnist', 'load_mnist', 'split_indices', 'mnist_splits', 'sample_splits',
-           'normalize', 'to_image', 'Batches', 'show_images', 'MNIST', 'FashionMNIST', 'binarize', 'BinarizedMNIST',
-           'get_dataset']
+__all__ = ['MNIST_FILES', 'SPLITS', 'SPLIT_SIZES', 'MNIST_COUNTS', 'PIXEL_STATS', 'KIND_NAMES', 'SAMPLE_SIZES', 'SAMPLE_FILES',
+           'DATASETS', 'data_root', 'find_mnist', 'read_idx', 'check_mnist', 'pixel_stats', 'looks_like',
+           'check_pixels', 'load_mnist', 'split_indices', 'mnist_splits', 'sample_splits', 'normalize', 'to_image',
+           'Batches', 'show_images', 'MNIST', 'FashionMNIST', 'binarize', 'BinarizedMNIST', 'get_dataset']
 
 # %% ../nbs/01_data.ipynb #85941b8b
 MNIST_FILES = dict(train_images='train-images-idx3-ubyte', train_labels='train-labels-idx1-ubyte',
@@ -100,12 +100,46 @@ def check_mnist(arrays:dict, # `{'train_images': tensor, ...}` as read from the 
             raise ValueError(f"{paths[f'{role}_labels']}: these are {'Fashion-MNIST' if balanced else 'MNIST'}'s labels, not {kind}'s; check the folder")
 
 
+# %% ../nbs/01_data.ipynb #46272aba
+PIXEL_STATS = dict(MNIST=(33.3, 0.81), FashionMNIST=(72.9, 0.50))  # mean pixel (0-255) and share of zero pixels, published training images
+KIND_NAMES = dict(MNIST='MNIST', FashionMNIST='Fashion-MNIST')
+
+def pixel_stats(images:torch.Tensor # uint8 images
+               ) -> tuple:
+    "The mean pixel (0 to 255) and the share of pixels that are 0."
+    return images.sum(dtype=torch.int64).item()/images.numel(), (images == 0).sum().item()/images.numel()
+
+def looks_like(images:torch.Tensor # uint8 images, many of them (a file's)
+              ) -> str|None:
+    "The kind in `PIXEL_STATS` whose mean pixel (within 8) and share of zero pixels (within 0.08) the images have, if any."
+    mean, zeros = pixel_stats(images)
+    return next((k for k, (m, z) in PIXEL_STATS.items() if abs(mean - m) <= 8 and abs(zeros - z) <= 0.08), None)
+
+
+# %% ../nbs/01_data.ipynb #8c04f314
+def check_pixels(arrays:dict, # `{'train_images': tensor, 'test_images': tensor, ...}`
+                 paths:dict|None=None, # The files, for the message
+                 kind:str='MNIST' # The kind they must be
+                ):
+    "Raise `ValueError` naming the image files whose pixels do not look like `kind`'s."
+    paths = paths or {k: k for k in arrays}
+    bad = {k: looks_like(arrays[k]) for k in ('train_images', 'test_images') if looks_like(arrays[k]) != kind}
+    if not bad: return
+    seen = set(bad.values())
+    what = f"{KIND_NAMES[seen.pop()]}'s images" if len(seen) == 1 and None not in seen else 'the images of neither MNIST nor Fashion-MNIST'
+    stats = lambda k: '(mean pixel {:.1f}, {:.0%} zero)'.format(*pixel_stats(arrays[k]))
+    m, z = PIXEL_STATS[kind]
+    raise ValueError(f"{' and '.join(f'{paths[k]} {stats(k)}' for k in bad)} look like {what}, not {KIND_NAMES[kind]}'s "
+                     f"(mean pixel {m}, {z:.0%} zero); check the folder")
+
+
 # %% ../nbs/01_data.ipynb #7df087d9
 @lru_cache(maxsize=4)
 def _load_folder(folder:Path, kind:str='MNIST'):
     f = {k: _file(folder, v) for k,v in MNIST_FILES.items()}
     arrays = {k: read_idx(p, 3 if k.endswith('images') else 1) for k,p in f.items()}
     check_mnist(arrays, f, kind=kind)
+    check_pixels(arrays, f, kind)
     images = torch.cat([arrays['train_images'], arrays['test_images']])
     labels = torch.cat([arrays['train_labels'], arrays['test_labels']]).long()
     return images[:, None], labels
