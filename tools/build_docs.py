@@ -31,7 +31,7 @@ nav.sidebar .site { font-weight: 700; font-size: 1.2rem; margin-bottom: 1rem; }
 nav.sidebar .section { margin: 1.2rem 0 .3rem; padding: 0 .5rem; font-weight: 600; font-size: .85rem; color: #555; text-transform: uppercase; letter-spacing: .04em; }
 main { margin-left: 17rem; max-width: 60rem; padding: 1.5rem 2rem 4rem; }
 p.description { font-size: 1.2rem; font-style: italic; color: #555; }
-pre { background: #f6f8fa; padding: .7rem; overflow-x: auto; border-radius: 4px; font-size: .88rem; }
+pre { background: #f6f8fa; padding: .7rem; white-space: pre-wrap; overflow-wrap: anywhere; border-radius: 4px; font-size: .88rem; }  /* long lines wrap, none is cut off */
 div.output pre, div.cell-output pre { background: #fff; border-left: 3px solid #9ecae1; }
 code { font-size: .9em; }
 img { max-width: 100%; height: auto; }

@@ -7,7 +7,7 @@ Every notebook has a page (those of nbs/experiments/ as experiments_NAME.html, l
 sidebar); every exported class and function, and every public method a class defines itself, has its entry (a
 show_doc heading) on its module's page; no page shows raw `#|` directives, YAML front matter or Python tracebacks; no page's visible text (outside
 code, math, scripts and styles) shows markdown pandoc left unparsed: `{target=...}`/`{.class}`/`{#id}` attribute text,
-`:::` div fences or `$...$` TeX; every image and internal link (with its #anchor) resolves; README.md's figures exist.
+`:::` div fences or `$...$` TeX, nor speaks of the project's tracker (issue N, a moonshot, a session); every image and internal link (with its #anchor) resolves; long code lines wrap (the offline CSS and Quarto's `code-overflow`); README.md's figures exist.
 The text checks test themselves on crafted HTML first. With --browser, headless Chromium screenshots
 the front page and the latent-space page, and each must show a real page (enough distinct colours and ink), not a
 blank one. Exits 1 with a line per problem.
@@ -50,7 +50,8 @@ class Page(HTMLParser):
 # markdown that pandoc leaves as text when it does not parse it, as it shows in a page's visible prose
 LEAKS = [(re.compile(r'\{\s*(?:[.#][A-Za-z_][\w:-]*|[A-Za-z_][\w-]*=)[^{}]{0,300}\}'), 'raw {...} attribute text'),
          (re.compile(r':::'), 'a raw ::: fence'),
-         (re.compile(r'\$\$[^$]+?\$\$|(?<![$\w])\$(?=[^\s$])[^$\n]{1,200}?(?<=[^\s$\\])\$(?![$\d])'), 'unrendered $...$ math')]
+         (re.compile(r'\$\$[^$]+?\$\$|(?<![$\w])\$(?=[^\s$])[^$\n]{1,200}?(?<=[^\s$\\])\$(?![$\d])'), 'unrendered $...$ math'),
+         (re.compile(r'\b(?:[Ii]ssues? \d+|[Mm]oonshots?|[Ss]essions?)\b'), 'talk of the tracker (issue N, moonshot, session)')]
 
 def snippet(text:str, m:re.Match, width:int=30) -> str:
     "The match with a little context, on one line."
@@ -72,6 +73,9 @@ SELF_TEST = {   # crafted page bodies -> the kinds of leak each must show (none 
     '<p>:::</p>': ['fence'],
     '<p>the prior $\\mathcal{N}(0, I)$ and $z$.</p>': ['math'],
     '<p>$$\\mathcal{L} = \\text{rec} + \\beta\\,\\text{KL}$$</p>': ['math'],
+    "<p>Issue 15's target, 84.0, is met; its moonshot is not.</p>": ['tracker'],
+    '<p>A GPU lent to one session ran it (issue 3).</p>': ['tracker'],
+    '<pre><code>Popen(cmd, start_new_session=True)  # see issue 3</code></pre><p>The issue of scale.</p>': [],
     '<p><a href="u" target="_blank" style="float:right; font-size:smaller">source</a></p>': [],
     '<pre><code>export VAE_NB_DATA=/data; ls $VAE_NB_DATA $HOME {target="x"} {.cls} :::</code></pre>': [],
     '<p>Set <code>$VAE_NB_DATA</code> or <code>{#id}</code> first; it costs $5 to $10, or $3.</p>': [],
@@ -84,7 +88,7 @@ def self_test() -> list:
     res = []
     for body, kinds in SELF_TEST.items():
         found = leaks('self-test', Page(f'<html><head><title>$t$ {{#x}}</title></head><body>{body}</body></html>'))
-        for kind in ('attribute', 'fence', 'math'):
+        for kind in ('attribute', 'fence', 'math', 'tracker'):
             hit = any(kind in f for f in found)
             if hit != (kind in kinds): res.append(f"self-test: {'missed' if not hit else 'wrongly found'} {kind} in {body!r}: {found}")
     return res
@@ -122,6 +126,10 @@ def check_site(docs:Path) -> list:
             target = path or name
             if not (docs/unquote(target)).exists(): problems.append(f"{name}: link {href} to a missing page")
             elif anchor and target in parsed and anchor not in parsed[target].ids: problems.append(f"{name}: link {href} to a missing anchor")
+    css = (docs/'styles.css').read_text() if (docs/'styles.css').exists() else ''
+    if not re.search(r'(?m)^pre \{[^}]*white-space: pre-wrap', css): problems.append("styles.css: code blocks do not wrap long lines (pre needs white-space: pre-wrap)")
+    if not re.search(r'(?m)^\s+code-overflow: wrap\s*$', (ROOT/'nbs'/'_quarto.yml').read_text()):
+        problems.append("nbs/_quarto.yml: Quarto's code blocks do not wrap long lines (format: html: code-overflow: wrap)")
     readme = (ROOT/'README.md').read_text()
     for src in re.findall(r'!\[[^\]]*\]\(([^)\s]+)', readme):
         if local(src) and not (ROOT/unquote(src)).exists(): problems.append(f"README.md: figure {src} missing")

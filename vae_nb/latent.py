@@ -4,7 +4,7 @@
 
 # %% ../nbs/11_latent.ipynb #5e81f4f2
 from __future__ import annotations
-import copy, math
+import copy, math, os
 import numpy as np
 import torch
 import matplotlib.pyplot as plt
@@ -19,7 +19,7 @@ from .inference import image_png, interpolate
 
 # %% auto #0
 __all__ = ['encode_split', 'qq_grid', 'normality_table', 'format_table', 'kl_per_dimension', 'active_units', 'collapse_figure',
-           'implied_sigma', 'likelihood', 'traverse', 'pca_figure', 'LatentExplorer']
+           'implied_sigma', 'likelihood', 'traverse', 'pca_figure', 'LatentExplorer', 'live_frontend']
 
 # %% ../nbs/11_latent.ipynb #789e66dd
 @torch.no_grad()
@@ -259,4 +259,23 @@ def static(self:LatentExplorer, steps:int=7) -> plt.Figure:
     rows += list(interpolate(self.model, self.images[self.pair[0]], self.images[self.pair[1]], steps, self.spherical))
     fig = show_images(torch.stack(rows), ncols=steps, scale=0.8, suptitle='explorer, static: one row per slider (-3..3 sd), last row the pair')
     return fig
+
+
+# %% ../nbs/11_latent.ipynb #6ed0728e
+def live_frontend() -> bool:
+    "Whether this code runs in a Jupyter kernel that a front end draws widgets for."
+    try: from IPython import get_ipython
+    except ImportError: return False
+    return type(get_ipython()).__name__ == 'ZMQInteractiveShell'
+
+
+# %% ../nbs/11_latent.ipynb #1714fbd3
+@patch
+def show(self:LatentExplorer):
+    "Display the live explorer where a front end can draw it (`live_frontend`), and return its box."
+    box = self.widget()
+    if live_frontend():
+        from IPython.display import display
+        display(box)
+    return box
 
