@@ -4,18 +4,18 @@
 
 # %% ../nbs/04_learner.ipynb #9cb0f25a
 from __future__ import annotations
-import collections, math
+import collections, math, sys
 from functools import partial
 
 import torch
 from fastcore.basics import listify, patch
-from tqdm.auto import tqdm
+from tqdm import tqdm  # a text bar, never a notebook widget: a saved notebook shows what was printed
 
 from .core import device_rng
 
 # %% auto #0
 __all__ = ['adam', 'Callback', 'CancelFit', 'TrainingDiverged', 'DataLoaders', 'Learner', 'DeviceCB', 'one_cycle', 'OneCycleLR',
-           'ProgressCB']
+           'on_terminal', 'ProgressCB']
 
 # %% ../nbs/04_learner.ipynb #c70a81d0
 class Callback:
@@ -192,16 +192,22 @@ class OneCycleLR(Callback):
         for g in learn.opt.param_groups: g['lr'] = learn.lr*one_cycle(min(learn.step/total, 1.0), self.warm)
 
 # %% ../nbs/04_learner.ipynb #ef392ef4
+def on_terminal() -> bool:
+    "Whether both stdout and stderr (where a bar is drawn) are terminals."
+    return all(getattr(f, 'isatty', lambda: False)() for f in (sys.stdout, sys.stderr))
+
 class ProgressCB(Callback):
-    "A progress bar per training pass and a line per epoch."
+    "A line per epoch, and a progress bar per training pass where the output is a terminal."
     order = 50
-    def __init__(self, line=None): # `line(learn) -> str` for the epoch's line (default: the last history record)
-        self.line, self.bar = line or (lambda learn: '  '.join(f"{k} {v:.5g}" for k, v in learn.history[-1].items())), None
+    def __init__(self, line=None, # `line(learn) -> str` for the epoch's line (default: the last history record)
+                 bar:bool|None=None): # Show a bar (default: where stdout and stderr are terminals)
+        self.line, self.bar, self.show = line or (lambda learn: '  '.join(f"{k} {v:.5g}" for k, v in learn.history[-1].items())), None, bar
     def before_train(self, learn):
-        self.bar = tqdm(total=len(learn.dls.train), desc=f'epoch {learn.epoch+1}/{learn.n_epochs}', leave=False, mininterval=0.5)
+        show = on_terminal() if self.show is None else self.show
+        self.bar = tqdm(total=len(learn.dls.train), desc=f'epoch {learn.epoch+1}/{learn.n_epochs}', leave=False, mininterval=0.5, disable=not show)
         self.pending = collections.deque()
     def after_batch(self, learn):
-        if not learn.training: return
+        if not learn.training or self.bar.disable: return
         self.bar.update(1)
         if learn.iter % 20: return
         loss = learn.loss.detach()

@@ -13,7 +13,7 @@ import torch.distributed as dist
 import matplotlib.pyplot as plt
 from fastcore.basics import patch, store_attr
 
-from .core import atomic_write, clean_temps, dumps
+from .core import atomic_write, clean_temps, dumps, note
 from .data import get_dataset, show_images
 from .model import reconstruct, sample_images, save_checkpoint
 from .learner import Callback, TrainingDiverged
@@ -22,7 +22,7 @@ from .metrics import plot_history
 
 # %% auto #0
 __all__ = ['RUN_FILES', 'epoch_images', 'epoch_figure', 'save_grid', 'RunRecorder', 'new_run_folder', 'run_files',
-           'foreign_files', 'lock_folder', 'RunFolder', 'sigterm_as_interrupt', 'check_resume']
+           'foreign_files', 'unlock_folder', 'lock_folder', 'RunFolder', 'sigterm_as_interrupt', 'check_resume']
 
 # %% ../nbs/06_runs.ipynb #fb61960c
 @torch.no_grad()
@@ -52,13 +52,23 @@ def epoch_figure(model:torch.nn.Module, # The model
 def save_grid(images:torch.Tensor, # uint8 images `[N,1,H,W]`
               path:str|Path, # The PNG to write
               ncols:int=16, # Images per row
-              zoom:int=2 # Pixels per image pixel
+              zoom:int=2, # Pixels per image pixel
+              labels:tuple=() # Names of the rows, written at their left (none: no margin)
              ):
-    "A PNG of `images` in rows of `ncols`, `zoom` times their size, white between them: torchvision's grid, no figure."
-    from torchvision.utils import save_image  # here, not at import: a run writes its first grid after an epoch
+    "A PNG of `images` in rows of `ncols`, `zoom` times their size, white between them, each row named by `labels`: no figure."
+    from torchvision.utils import make_grid  # here, not at import: a run writes its first grid after an epoch
+    from PIL import Image, ImageDraw, ImageFont
     x = images.float().div(255).repeat_interleave(zoom, -1).repeat_interleave(zoom, -2)
-    save_image(x, path, nrow=ncols, padding=2*zoom, pad_value=1.0)
-
+    grid = make_grid(x, nrow=ncols, padding=2*zoom, pad_value=1.0).mul(255).add(0.5).clamp(0, 255).to(torch.uint8)  # as save_image rounds
+    img = Image.fromarray(grid.permute(1, 2, 0).numpy())
+    if labels:
+        font, pad, h = ImageFont.load_default(size=6*zoom), 2*zoom, x.shape[-2]
+        margin = int(max(ImageDraw.Draw(img).textlength(t, font=font) for t in labels)) + 2*pad
+        framed = Image.new('RGB', (img.width + margin, img.height), 'white'); framed.paste(img, (margin, 0))
+        draw = ImageDraw.Draw(framed)
+        for r, t in enumerate(labels): draw.text((pad, pad + r*(h + pad) + h//2), t, fill='black', font=font, anchor='lm')
+        img = framed
+    img.save(path)
 
 # %% ../nbs/06_runs.ipynb #fc787335
 class RunRecorder(Callback):
@@ -83,12 +93,13 @@ class RunRecorder(Callback):
         rec = learn.history[-1]
         atomic_write(self.path/'metrics.jsonl', ''.join(dumps(r) + '\n' for r in learn.history))
         if self.fixed_images is not None:
-            save_grid(epoch_images(learn.model, self.fixed_images), self.path/'images'/f'epoch_{learn.epoch:03d}.png', ncols=len(self.fixed_images))
+            save_grid(epoch_images(learn.model, self.fixed_images, n_samples=len(self.fixed_images)), self.path/'images'/f'epoch_{learn.epoch:03d}.png',
+                      ncols=len(self.fixed_images), labels=('data', 'reconstruction', 'samples'))
         if rec.get('valid_total', math.inf) < self.best:
             self.best = rec['valid_total']
             self.save(learn, 'best.pt')
-        self.save(learn, 'last.pt')
         if self.save_every and learn.epoch % self.save_every == 0: self.save(learn, f'epoch_{learn.epoch:03d}.pt')
+        self.save(learn, 'last.pt')  # last: a run killed before it resumes from the epoch before, and writes this epoch's files again
 
     def after_fit(self, learn):
         if not learn.history: return
@@ -132,22 +143,38 @@ def _discard(folder:Path, made:Path|None, lock=None):
     if lock is not None: (folder/'.lock').unlink(missing_ok=True)
 
 
+# %% ../nbs/06_runs.ipynb #b2cb097a
+def _is_lock_file(f, folder:Path) -> bool:
+    "Whether the open file `f` is the one at `folder/.lock` (not one that its holder removed as it ended)."
+    try: return os.path.samestat(os.fstat(f.fileno()), os.stat(folder/'.lock', follow_symlinks=False))
+    except OSError: return False
+
+def unlock_folder(lock, # What `lock_folder` returned
+                  folder:Path # The folder it locks
+                 ):
+    "Remove `folder/.lock` if it is the file `lock` holds, and let it go."
+    if lock is None: return
+    if _is_lock_file(lock, folder): (folder/'.lock').unlink(missing_ok=True)
+    lock.close()
+
 # %% ../nbs/06_runs.ipynb #50061aae
 def lock_folder(folder:Path # The folder to lock
                ):
     "An open file holding an exclusive lock on `folder/.lock` (None where there is no `flock`); an error naming the holder if another process has it."
     try: import fcntl
     except ImportError: return None  # no flock here (Windows): run unlocked
-    try: fd = os.open(folder/'.lock', os.O_RDWR | os.O_CREAT | getattr(os, 'O_NOFOLLOW', 0), 0o644)  # never through a link
-    except OSError as e: raise ValueError(f"cannot lock run folder {folder}: {folder/'.lock'} ({e.strerror or e})") from None
-    f = os.fdopen(fd, 'r+')
-    try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        holder = f.read().strip() or 'another process'; f.close()
-        raise ValueError(f"run folder {folder} is in use by another run ({holder}); wait for it to end, or pick another --out") from None
+    for _ in range(10):
+        try: fd = os.open(folder/'.lock', os.O_RDWR | os.O_CREAT | getattr(os, 'O_NOFOLLOW', 0), 0o644)  # never through a link
+        except OSError as e: raise ValueError(f"cannot lock run folder {folder}: {folder/'.lock'} ({e.strerror or e})") from None
+        f = os.fdopen(fd, 'r+')
+        try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = f.read().strip() or 'another process'; f.close()
+            raise ValueError(f"run folder {folder} is in use by another run ({holder}); wait for it to end, or pick another --out") from None
+        if _is_lock_file(f, folder): break
+        f.close()  # its holder removed that file as it ended: lock the one there now
     f.seek(0); f.truncate(); f.write(f"process {os.getpid()}"); f.flush()
     return f
-
 
 # %% ../nbs/06_runs.ipynb #7e7455be
 def _made(folder:Path) -> Path|None:
@@ -178,7 +205,7 @@ class RunFolder:
 
     @classmethod
     @contextlib.contextmanager
-    def claim(cls, cfg, # A run's settings: `out`, `overwrite`, `resume`, `progress` and `epochs` are read
+    def claim(cls, cfg, # A run's settings: `out`, `overwrite`, `resume`, `quiet` and `epochs` are read
               rank:int=0, # This process's rank: process 0 claims the folder, the others learn where it is
               world:int=1): # The number of processes
         "Claim the run's folder while the block runs; a failed start leaves nothing behind, and a stopped run says how to resume."
@@ -188,9 +215,16 @@ class RunFolder:
         except BaseException as e:
             if rank == 0: run.failed(e, cfg)
             raise
-        finally:
-            if run.lock: run.lock.close()
+        finally: unlock_folder(run.lock, run.path)  # a run that ends leaves no lock behind
 
+
+# %% ../nbs/06_runs.ipynb #6177a094
+def _failed_start(out:Path) -> bool:
+    "Whether `out` holds only what a run that never saved a checkpoint wrote; if so, a note says it is taken over."
+    left = [p.name for p in run_files(out)]
+    if foreign_files(out) or any(n.endswith('.pt') for n in left): return False
+    note(f"{out} holds what a run that stopped before its first checkpoint left ({', '.join(left[:3]) or 'an empty images folder'}): this run takes it over")
+    return True
 
 # %% ../nbs/06_runs.ipynb #83483968
 def _claim(cfg) -> RunFolder:
@@ -203,15 +237,14 @@ def _claim(cfg) -> RunFolder:
         lock = lock_folder(out)
         own = cfg.resume is not None and out.resolve() == Path(cfg.resume).parent.resolve()
         old = [p for p in out.iterdir() if p.name != '.lock' and not p.name.endswith('.tmp')]
-        if old and not own: _check_replaceable(out, old, cfg.overwrite)
+        if old and not own and not _failed_start(out): _check_replaceable(out, old, cfg.overwrite)
         stale = [t for n in (*RUN_FILES, 'epoch_*.pt') for t in clean_temps(out, n)]  # a run's own saves only
-        if stale and cfg.progress: print(f"removed {len(stale)} temporary file(s) that an interrupted save left in {out}", file=sys.stderr)
+        if stale and not cfg.quiet: print(f"removed {len(stale)} temporary file(s) that an interrupted save left in {out}", file=sys.stderr)
     except BaseException:
-        if lock: lock.close()
+        unlock_folder(lock, out)
         if made is not None: shutil.rmtree(made, ignore_errors=True)  # only what this start made: an old run is never touched here
         raise
     return RunFolder(out, made, lock, replace=bool(old) and not own)
-
 
 # %% ../nbs/06_runs.ipynb #899e9812
 def _check_replaceable(out:Path, old:list, overwrite:bool):
@@ -254,13 +287,14 @@ def failed(self:RunFolder, e:BaseException, # What stopped the run
           ):
     "Clean up after a run that `e` stopped: what a failed start wrote goes; a user is told how to go on."
     last = self.path/'last.pt'
-    fresh = self.started and cfg.resume is None and not last.exists()  # a new run that saved nothing: a failed start
+    fresh = self.started and not any(p.suffix == '.pt' for p in run_files(self.path))  # no checkpoint in its folder: a failed start, resumed or not
     if fresh or (not self.started and self.made is not None): _discard(self.path, self.made, self.lock)
     if isinstance(e, TrainingDiverged):
         raise TrainingDiverged(f"{e}; " + (f"{last} holds the last good epoch: resume from it with a lower --lr" if last.exists() else
                                             "no checkpoint was written, so start again with a lower --lr")) from None
     if isinstance(e, KeyboardInterrupt):
         print("stopped: " + (f"{last} holds the last finished epoch; finish with: vae_train --epochs {cfg.epochs} --resume {last}" if last.exists() and self.started else
+                             f"no checkpoint was written in {self.path} yet and the run's files there were removed; start again with --resume {cfg.resume}" if cfg.resume and self.started else
                              "no checkpoint was written yet, so there is nothing to resume; the run's files were removed" if self.started or self.made is not None else
                              "before training began; nothing was changed"), file=sys.stderr, flush=True)
 

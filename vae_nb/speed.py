@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_speed.ipynb #d299250e
 from __future__ import annotations
-import contextlib, dataclasses, math, os
+import contextlib, dataclasses, datetime, math, os
 
 import torch
 import torch.distributed as dist
@@ -16,8 +16,9 @@ from .learner import Callback, TrainingDiverged
 
 
 # %% auto #0
-__all__ = ['native_bf16', 'ChannelsLast', 'MixedPrecision', 'check_fp32_layers', 'FP32Layers', 'make_capturable', 'CUDAGraphStep',
-           'dist_env', 'DataParallel', 'processes', 'deterministic_kernels', 'speed_callbacks']
+__all__ = ['PER_PROCESS', 'PROCESS_TIMEOUT', 'native_bf16', 'ChannelsLast', 'MixedPrecision', 'check_fp32_layers', 'FP32Layers',
+           'make_capturable', 'CUDAGraphStep', 'dist_env', 'DataParallel', 'settings_differ', 'processes',
+           'deterministic_kernels', 'speed_callbacks']
 
 # %% ../nbs/07_speed.ipynb #95384b32
 def native_bf16(cfg, # A run's settings, with `bf16`
@@ -236,26 +237,41 @@ def get_loss(self:DataParallel, learn, inner):
 
 
 # %% ../nbs/07_speed.ipynb #36667ca6
+PER_PROCESS = ('device', 'threads', 'data_dir', 'progress', 'quiet', 'given')  # settings each process may have its own of
+PROCESS_TIMEOUT = datetime.timedelta(minutes=10)  # the longest any exchange between processes waits
+
+def settings_differ(all_settings:list # Each process's settings as a dict, process 0's first
+                   ) -> str|None:
+    "A line naming the settings in which the processes differ, with each process's value; None if they agree."
+    keys = sorted({k for s in all_settings for k in s} - set(PER_PROCESS))
+    bad = [k for k in keys if any(s.get(k) != all_settings[0].get(k) for s in all_settings[1:])]
+    if not bad: return None
+    said = '; '.join(f"{k}: " + ', '.join(f"{s.get(k)!r} in process {r}" for r, s in enumerate(all_settings)) for k in bad[:4])
+    return f"the processes were started with different settings ({said}{'; …' if len(bad) > 4 else ''}): start every process with the same flags"
+
+# %% ../nbs/07_speed.ipynb #68941e1d
 def _join(cfg, dev:torch.device, local:int, world:int) -> torch.device:
-    "Join `torchrun`'s process group; the device of this process."
+    "Join `torchrun`'s process group and refuse settings that differ between its processes; the device of this process."
     if cfg.bs % world: raise ValueError(f"bs {cfg.bs} does not split evenly over {world} processes: use a multiple of {world}")
     if cfg.free_bits: raise ValueError("free_bits applies to a whole batch's KL per dimension, and each process sees part of the batch: data-parallel runs do not take it")
     if dev.type == 'cuda': dev = torch.device('cuda', local); torch.cuda.set_device(dev)
     elif dev.type != 'cpu': raise ValueError(f"data-parallel training runs on CPUs (gloo) or CUDA GPUs (NCCL), not {dev.type}")
-    if not dist.is_initialized(): dist.init_process_group('nccl' if dev.type == 'cuda' else 'gloo')
+    if not dist.is_initialized(): dist.init_process_group('nccl' if dev.type == 'cuda' else 'gloo', timeout=PROCESS_TIMEOUT)
+    everyone = [None]*world
+    dist.all_gather_object(everyone, dataclasses.asdict(cfg))
+    if why := settings_differ(everyone): raise ValueError(why)
     return dev
-
 
 # %% ../nbs/07_speed.ipynb #a392344a
 @contextlib.contextmanager
-def processes(cfg # A run's settings: its `device`, `bs`, `free_bits` and `progress` are read
+def processes(cfg # A run's settings (a dataclass): all of them are compared between processes; `device`, `bs` and `free_bits` are read
              ):
     "`(cfg, device, rank, world)` for this process, in `torchrun`'s process group while the block runs (if it started several)."
     dev, (rank, world, local) = pick_device(cfg.device), dist_env()
     if world == 1: yield cfg, dev, 0, 1; return
     try:
         dev = _join(cfg, dev, local, world)
-        yield (dataclasses.replace(cfg, progress=False) if rank else cfg), dev, rank, world  # process 0 speaks for all
+        yield (dataclasses.replace(cfg, quiet=True) if rank else cfg), dev, rank, world  # process 0 speaks for all
     finally:
         if dist.is_initialized(): dist.destroy_process_group()
 

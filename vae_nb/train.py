@@ -24,8 +24,8 @@ from .speed import check_fp32_layers, deterministic_kernels, dist_env, native_bf
 
 
 # %% auto #0
-__all__ = ['MAX_PARAMS', 'MAX_THREADS', 'TrainConfig', 'train', 'KLWarmup', 'settings', 'data_loaders', 'callbacks_for',
-           'training_checkpoint', 'resume_settings', 'restore', 'vae_train']
+__all__ = ['MAX_PARAMS', 'MAX_THREADS', 'TAKEN_ON_RESUME', 'TrainConfig', 'train', 'KLWarmup', 'settings', 'data_loaders',
+           'callbacks_for', 'training_checkpoint', 'resume_settings', 'optimizer_mismatch', 'restore', 'vae_train']
 
 # %% ../nbs/08_train.ipynb #48ca441f
 def _widths(v, name:str) -> tuple:
@@ -64,15 +64,16 @@ class TrainConfig:
     bf16:bool=False # Forward pass under bfloat16 autocast, where the hardware has it (else fp32, with a note)
     fp32_layers:tuple|None=None # Under bf16 on a CPU, decoder layers kept in fp32: comma-separated, or 'none' (default: the network's)
     fused:bool=False # Adam's fused kernel: one pass per tensor, faster, not bit-identical to the reference's Adam
-    cuda_graph:bool=True # On a CUDA GPU, capture the training step once as a CUDA graph and replay it (no effect elsewhere)
+    cuda_graph:bool=True # On a CUDA GPU, the training step captured once as a CUDA graph and replayed; --no_cuda_graph: every step run eagerly (no effect elsewhere)
     data_dir:str|None=None # Folder holding MNIST/raw (default: $VAE_NB_DATA or the cache)
     sample:bool=False # Train on the small sample shipped with vae_nb
     train_subset:int|None=None # Train on the first N training images only
     out:str|None=None # Run folder, new or empty (default: a new runs/<timestamp>)
     overwrite:bool=False # Replace the run in a non-empty --out folder
-    resume:str|None=None # Checkpoint (a run's last.pt) to continue from, with its saved settings (and --lr, if given)
+    resume:str|None=None # Checkpoint (a run's last.pt) to continue from, with its saved settings (--epochs, --lr and how to run it may be given)
     save_every:int=0 # Also keep a checkpoint every this many epochs (0: never)
-    progress:bool=True # Progress bars and a line per epoch
+    progress:bool=True # A progress bar while an epoch trains, where the output is a terminal; --no_progress: no bar, the epoch and test lines only
+    quiet:bool=False # Print no progress, epoch or test lines (the run folder records them)
     given:set|None=GIVEN # The fields a caller set (a command line's flags); None: those that differ from the defaults
 
     def __post_init__(self):
@@ -105,18 +106,18 @@ def train(cfg:TrainConfig|None=None, # The run's settings (default: the referenc
                         opt_func=partial(adam, fused=cfg.fused or None, betas=(0.9, cfg.beta2)))
         if ckpt is not None: restore(learn, ckpt, cfg)
         run.start(learn.epoch)
-        if cfg.progress: print(f"training {cfg.epochs} epochs on {len(dls.train.images):,} images ({dev}{f', {world} processes' if world > 1 else ''}); run folder {run.path}", flush=True)
+        if not cfg.quiet: print(f"training {cfg.epochs} epoch{'s'*(cfg.epochs != 1)} on {len(dls.train.images):,} images ({dev}{f', {world} processes' if world > 1 else ''}); run folder {run.path}", flush=True)
         with deterministic_kernels():
             learn.fit(cfg.epochs)
             learn.test_metrics = dict(learn.validate(test))
         run.finish(learn.test_metrics, learn.epoch)
-    if cfg.progress: print('test  ' + '  '.join(f"{k} {v:.5f}" for k, v in learn.test_metrics.items()), flush=True)
+    if not cfg.quiet: print('test  ' + '  '.join(f"{k} {v:.5f}" for k, v in learn.test_metrics.items()), flush=True)
     learn.out, learn.config = run.path, cfg
     return learn
 
 
 # %% ../nbs/08_train.ipynb #b97d3260
-_UNRECORDED = ('out', 'overwrite', 'resume', 'progress', 'given')  # how a run is invoked, not what it is
+_UNRECORDED = ('out', 'overwrite', 'resume', 'progress', 'quiet', 'given')  # how a run is invoked, not what it is
 MAX_PARAMS = 2**31          # a network larger than this is a typo, not a VAE for 28x28 images
 MAX_THREADS = 4*(os.cpu_count() or 1)
 
@@ -285,7 +286,7 @@ def callbacks_for(cfg:TrainConfig, # The run's settings
                  ) -> list:
     "The callbacks a run's settings ask for: the device, the VAE's metrics, progress, the schedules, and what makes it fast."
     cbs = [DeviceCB(dev), VAEMetrics(), ValidationNoise()]
-    if cfg.progress: cbs.append(ProgressCB(lambda learn: summary_line(learn.history[-1], learn.n_epochs)))
+    if not cfg.quiet: cbs.append(ProgressCB(lambda learn: summary_line(learn.history[-1], learn.n_epochs), bar=None if cfg.progress else False))
     if cfg.kl_warmup: cbs.append(KLWarmup(cfg.kl_warmup))
     if cfg.lr_schedule == 'onecycle': cbs.append(OneCycleLR(cfg.lr_warm))
     return cbs + speed_callbacks(cfg, dev, rank, world)
@@ -314,6 +315,16 @@ def training_checkpoint(path:str|Path # A checkpoint that a run saved
 
 
 # %% ../nbs/08_train.ipynb #0f149b81
+TAKEN_ON_RESUME = ('epochs', 'lr', 'device', 'threads', 'cuda_graph', 'data_dir', 'save_every', 'out', 'overwrite', 'resume', 'progress', 'quiet', 'given')
+
+def _untaken(cfg:TrainConfig, saved:TrainConfig):
+    "Refuse settings given with a resume that differ from the run's own, which it keeps."
+    shown = lambda v: ','.join(map(str, v)) if isinstance(v, (tuple, list)) else v
+    bad = [f.name for f in dataclasses.fields(TrainConfig) if f.name not in TAKEN_ON_RESUME and _given(cfg, f.name) and getattr(cfg, f.name) != getattr(saved, f.name)]
+    if bad: raise ValueError(f"{' '.join(f'--{k} {shown(getattr(cfg, k))}' for k in bad)} cannot change on --resume: the run keeps its own "
+                             f"({', '.join(f'{k} {shown(getattr(saved, k))}' for k in bad)}); leave {'it' if len(bad) == 1 else 'them'} out, or start a new run with --out")
+
+# %% ../nbs/08_train.ipynb #00ffa75e
 def resume_settings(cfg:TrainConfig # Settings with `resume`
                    ) -> tuple:
     "The settings to resume with (the checkpoint's, but for how to run, where the data is, and a new lr), and the checkpoint."
@@ -321,20 +332,31 @@ def resume_settings(cfg:TrainConfig # Settings with `resume`
     try: saved = TrainConfig.from_json(ckpt['train_config'], ckpt)
     except (TypeError, KeyError, ValueError, AttributeError) as e:
         raise CheckpointError(f"{cfg.resume}: its training settings cannot be read ({type(e).__name__}: {e})") from None
+    _untaken(cfg, saved)
     lr = cfg.lr if _given(cfg, 'lr') else saved.lr
     if lr != saved.lr:
         print(f"note: resuming with lr {lr:g} instead of the run's {saved.lr:g}: from here on the run differs from an uninterrupted one", file=sys.stderr)
     if saved.lr_schedule == 'onecycle' and cfg.epochs != saved.epochs:
         print(f"note: the run's one-cycle schedule spans {saved.epochs} epoch{'s'*(saved.epochs != 1)}; resuming with --epochs {cfg.epochs} "
               f"stretches it over {cfg.epochs}: from here on the run differs from an uninterrupted one", file=sys.stderr)
-    data = dict(data_dir=cfg.data_dir) if _given(cfg, 'data_dir') else {}
+    taken = {k: getattr(cfg, k) for k in ('data_dir', 'save_every') if _given(cfg, k)}
     cfg = dataclasses.replace(saved, epochs=cfg.epochs, device=cfg.device, threads=cfg.threads, cuda_graph=cfg.cuda_graph, resume=cfg.resume, lr=lr, overwrite=cfg.overwrite,
-                              out=cfg.out or str(Path(cfg.resume).parent), progress=cfg.progress, **data)
+                              out=cfg.out or str(Path(cfg.resume).parent), progress=cfg.progress, quiet=cfg.quiet, **taken)
     check_resume(cfg, ckpt['epoch'])
     return cfg, ckpt
 
-
 # %% ../nbs/08_train.ipynb #1b47140f
+def optimizer_mismatch(opt:torch.optim.Optimizer, # An optimizer with a restored state
+                       model:torch.nn.Module # The model it steps
+                      ) -> str|None:
+    "What in `opt`'s state does not fit the shape of the weight it belongs to; None if all of it fits."
+    names = {p: n for n, p in model.named_parameters()}
+    for p, st in opt.state.items():
+        for k, v in st.items():
+            if isinstance(v, torch.Tensor) and v.dim() and v.shape != p.shape:
+                return f"its {k} of {names.get(p, 'a weight')} is {list(v.shape)}, the weight {list(p.shape)}"
+    return None
+
 def restore(learn:Learner, # The run's Learner, its model on its device
             ckpt:dict, # The checkpoint it resumes from
             cfg:TrainConfig # The run's settings
@@ -345,8 +367,9 @@ def restore(learn:Learner, # The run's Learner, its model on its device
     try: learn.load_state(ckpt)
     except (KeyError, ValueError, RuntimeError, TypeError, IndexError) as e:
         raise CheckpointError(f"{cfg.resume}: its training state cannot be restored ({type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''})") from None
+    if why := optimizer_mismatch(learn.opt, learn.model):  # found now, not as a traceback at the first step
+        raise CheckpointError(f"{cfg.resume}: its optimizer state does not fit the model: {why}")
     for g in learn.opt.param_groups: g['lr'] = cfg.lr  # the run's lr, or the one given to resume with
-
 
 # %% ../nbs/08_train.ipynb #4890729c
 def _train_main(cfg:TrainConfig):
@@ -359,5 +382,6 @@ def vae_train(argv:list|None=None # Arguments (default: the command line)
     "The `vae_train` command: train a VAE, the reference's recipe by default, every setting a flag."
     run_command(TrainConfig, _train_main, 'vae_train', argv)  # returns nothing: the console script exits with what it returns
 
-if __name__ == '__main__' and getattr(globals().get('__spec__'), 'name', None) == 'vae_nb.train':
-    vae_train()  # `python -m vae_nb.train FLAGS`, as torchrun runs it (not when this notebook runs)
+if __name__ == '__main__' and getattr(globals().get('__spec__'), 'name', None) == 'vae_nb.train':  # `python -m vae_nb.train FLAGS`, as torchrun runs it
+    from vae_nb.train import vae_train as _command  # the module by its own name, whose settings' comments are the flags' help
+    _command()
