@@ -5,7 +5,6 @@
 # %% ../nbs/09_evaluate.ipynb #39e801b7
 from __future__ import annotations
 import contextlib, copy, dataclasses, math, time
-from fastcore.imports import in_ipython
 from dataclasses import dataclass
 
 import torch
@@ -155,5 +154,6 @@ def vae_eval(argv:list|None=None # Arguments (default: the command line)
     "The `vae_eval` command."
     run_command(EvalConfig, evaluate_checkpoint, 'vae_eval', argv)
 
-if __name__ == '__main__' and not in_ipython(): vae_eval()  # `python -m vae_nb.evaluate`; not when a notebook runs this cell
+if __name__ == '__main__' and getattr(globals().get('__spec__'), 'name', None) == 'vae_nb.evaluate':
+    vae_eval()  # `python -m vae_nb.evaluate FLAGS` (not when this notebook runs)
 

@@ -11,7 +11,6 @@ from pathlib import Path
 import torch
 from torchvision.utils import make_grid
 from PIL import Image, ImageDraw, ImageFont
-from fastcore.imports import in_ipython
 
 from .core import atomic_write, pick_device, run_command
 from .data import get_dataset, to_image
@@ -168,5 +167,6 @@ def vae_infer(argv:list|None=None # Arguments (default: the command line)
     "The `vae_infer` command."
     run_command(InferConfig, _infer, 'vae_infer', argv)
 
-if __name__ == '__main__' and not in_ipython(): vae_infer()  # `python -m vae_nb.inference`; not when a notebook runs this cell
+if __name__ == '__main__' and getattr(globals().get('__spec__'), 'name', None) == 'vae_nb.inference':
+    vae_infer()  # `python -m vae_nb.inference FLAGS` (not when this notebook runs)
 
