@@ -21,7 +21,7 @@ from .metrics import plot_history
 
 
 # %% auto #0
-__all__ = ['RUN_FILES', 'epoch_images', 'epoch_figure', 'save_grid', 'RunRecorder', 'new_run_folder', 'run_files',
+__all__ = ['RUN_FILES', 'epoch_images', 'epoch_figure', 'save_grid', 'RunRecorder', 'counted', 'new_run_folder', 'run_files',
            'foreign_files', 'unlock_folder', 'lock_folder', 'RunFolder', 'sigterm_as_interrupt', 'check_resume']
 
 # %% ../nbs/06_runs.ipynb #fb61960c
@@ -108,6 +108,12 @@ class RunRecorder(Callback):
 
 # %% ../nbs/06_runs.ipynb #6c4ba507
 RUN_FILES = ('config.json', 'metrics.jsonl', 'last.pt', 'best.pt', 'test_metrics.json', 'loss_curve.png')
+
+def counted(n:int, # How many
+            word:str # The thing counted, singular
+           ) -> str:
+    "'1 epoch', '2 epochs', '1,000 images': a count with its noun, plural when it is not one."
+    return f"{n:,} {word}{'s'*(n != 1)}" if not word.endswith('y') or n == 1 else f"{n:,} {word[:-1]}ies"
 
 def new_run_folder(root:Path=Path('runs') # Where run folders go
                   ) -> Path:
@@ -239,7 +245,7 @@ def _claim(cfg) -> RunFolder:
         old = [p for p in out.iterdir() if p.name != '.lock' and not p.name.endswith('.tmp')]
         if old and not own and not _failed_start(out): _check_replaceable(out, old, cfg.overwrite)
         stale = [t for n in (*RUN_FILES, 'epoch_*.pt') for t in clean_temps(out, n)]  # a run's own saves only
-        if stale and not cfg.quiet: print(f"removed {len(stale)} temporary file(s) that an interrupted save left in {out}", file=sys.stderr)
+        if stale and not cfg.quiet: print(f"removed {counted(len(stale), 'temporary file')} that an interrupted save left in {out}", file=sys.stderr)
     except BaseException:
         unlock_folder(lock, out)
         if made is not None: shutil.rmtree(made, ignore_errors=True)  # only what this start made: an old run is never touched here
@@ -253,7 +259,7 @@ def _check_replaceable(out:Path, old:list, overwrite:bool):
     if foreign: raise ValueError(f"run folder {out} holds files that are not a run's ({', '.join(foreign[:3])}): pick another --out")
     if not overwrite:
         hint = f"resume the run in it with --resume {out/'last.pt'}, " if (out/'last.pt').exists() else ''
-        raise ValueError(f"run folder {out} is not empty ({len(old)} entries, e.g. {old[0].name}): {hint}replace it with --overwrite, or pick another --out")
+        raise ValueError(f"run folder {out} is not empty ({counted(len(old), 'entry')}, e.g. {old[0].name}): {hint}replace it with --overwrite, or pick another --out")
 
 
 # %% ../nbs/06_runs.ipynb #e437a043
@@ -337,7 +343,7 @@ def check_resume(cfg, # A resumed run's settings: `resume`, `out`, `epochs` and 
     "Refuse a resume that has nothing left to do, would write over another run, or would rewind its own."
     out = Path(cfg.out)
     if cfg.epochs < done or (cfg.epochs == done and (out/'test_metrics.json').exists()):
-        raise ValueError(f"{cfg.resume} has {done} epochs done{' and tested' if cfg.epochs == done else ''} already; pass a larger --epochs (the total)")
+        raise ValueError(f"{cfg.resume} has {counted(done, 'epoch')} done{' and tested' if cfg.epochs == done else ''} already; pass a larger --epochs (the total)")
     last = out/'last.pt'
     if not last.exists() or last.resolve() == Path(cfg.resume).resolve() or cfg.overwrite: return
     if out.resolve() != Path(cfg.resume).parent.resolve():

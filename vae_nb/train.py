@@ -19,7 +19,7 @@ from .model import ARCHS, SPEC_VERSION, CheckpointError, build_model, load_check
 from .loss import LIKELIHOODS, VAEObjective, get_likelihood
 from .learner import Callback, DataLoaders, Learner, adam, DeviceCB, OneCycleLR, ProgressCB
 from .metrics import VAEMetrics, ValidationNoise, summary_line
-from .runs import RunFolder, check_resume
+from .runs import RunFolder, check_resume, counted
 from .speed import check_fp32_layers, deterministic_kernels, dist_env, native_bf16, processes, speed_callbacks
 
 
@@ -106,7 +106,7 @@ def train(cfg:TrainConfig|None=None, # The run's settings (default: the referenc
                         opt_func=partial(adam, fused=cfg.fused or None, betas=(0.9, cfg.beta2)))
         if ckpt is not None: restore(learn, ckpt, cfg)
         run.start(learn.epoch)
-        if not cfg.quiet: print(f"training {cfg.epochs} epoch{'s'*(cfg.epochs != 1)} on {len(dls.train.images):,} images ({dev}{f', {world} processes' if world > 1 else ''}); run folder {run.path}", flush=True)
+        if not cfg.quiet: print(f"training {counted(cfg.epochs, 'epoch')} on {counted(len(dls.train.images), 'image')} ({dev}{f', {world} processes' if world > 1 else ''}); run folder {run.path}", flush=True)
         with deterministic_kernels():
             learn.fit(cfg.epochs)
             learn.test_metrics = dict(learn.validate(test))
@@ -337,7 +337,7 @@ def resume_settings(cfg:TrainConfig # Settings with `resume`
     if lr != saved.lr:
         print(f"note: resuming with lr {lr:g} instead of the run's {saved.lr:g}: from here on the run differs from an uninterrupted one", file=sys.stderr)
     if saved.lr_schedule == 'onecycle' and cfg.epochs != saved.epochs:
-        print(f"note: the run's one-cycle schedule spans {saved.epochs} epoch{'s'*(saved.epochs != 1)}; resuming with --epochs {cfg.epochs} "
+        print(f"note: the run's one-cycle schedule spans {counted(saved.epochs, 'epoch')}; resuming with --epochs {cfg.epochs} "
               f"stretches it over {cfg.epochs}: from here on the run differs from an uninterrupted one", file=sys.stderr)
     taken = {k: getattr(cfg, k) for k in ('data_dir', 'save_every') if _given(cfg, k)}
     cfg = dataclasses.replace(saved, epochs=cfg.epochs, device=cfg.device, threads=cfg.threads, cuda_graph=cfg.cuda_graph, resume=cfg.resume, lr=lr, overwrite=cfg.overwrite,
