@@ -179,6 +179,7 @@ def lock_folder(folder:Path # The folder to lock
             raise ValueError(f"run folder {folder} is in use by another run ({holder}); wait for it to end, or pick another --out") from None
         if _is_lock_file(f, folder): break
         f.close()  # its holder removed that file as it ended: lock the one there now
+    else: raise ValueError(f"cannot lock run folder {folder}: its .lock keeps being replaced by other runs; wait for them to end")
     f.seek(0); f.truncate(); f.write(f"process {os.getpid()}"); f.flush()
     return f
 
