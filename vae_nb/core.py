@@ -213,6 +213,16 @@ def names_in(cls, # A settings dataclass
     return list(reg) if isinstance(reg, Mapping) else None
 
 
+# %% ../nbs/00_core.ipynb #4a7816bd
+def _off_help(name:str, doc:str) -> str:
+    "The help of `--no_NAME`, what the flag does: a docment 'A bar; --no_NAME: no bar' gives 'No bar (without it: a bar)'."
+    on, sep, off = doc.partition(f'--no_{name}:')
+    on = on.strip().rstrip(';,').strip()
+    off = off.strip(); off = off[:1].upper() + off[1:]
+    if not sep: return f"{on} (on unless this flag is given)".strip()
+    return f"{off} (without it: {on[:1].lower() + on[1:]})" if on else off
+
+
 # %% ../nbs/00_core.ipynb #4b1cd87d
 def config_parser(cls, # A settings dataclass
                   prog:str, # The command's name
@@ -227,8 +237,7 @@ def config_parser(cls, # A settings dataclass
         m = dict(meta[name])  # a field's metadata may give its option strings (`flags`), `also`, `nargs`, `type` and `metavar`
         flags = list(m.pop('flags', [f'--{name}'])) + list(aliases.get(name, []))
         p.hidden_spellings.update({a: flags[-1] for a in m.pop('also', ())})
-        if typ is bool and default is True:
-            p.add_argument(f'--no_{name}', dest=name, action='store_false', help=f"{doc} (on unless this flag is given)".strip())
+        if typ is bool and default is True: p.add_argument(f'--no_{name}', dest=name, action='store_false', help=_off_help(name, doc))
         elif typ is bool: p.add_argument(*flags, dest=name, action='store_true', help=doc)
         else:
             shown = ','.join(map(str, default)) if isinstance(default, (tuple, list)) else 'not set' if default is None else default
