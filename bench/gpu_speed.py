@@ -57,7 +57,7 @@ def one_config(name:str, extra:dict, kw:dict, tmp:Path, device:str) -> dict:
     o = {}
     a = train(epochs=2, out=tmp/f'{name}_a', save_every=1, **kw, **extra); b = train(epochs=2, out=tmp/f'{name}_b', **kw, **extra)
     o['repeat_max_diff'] = max_diff(a.model, b.model)  # an interrupted run, as a one-cycle schedule sees it: epoch 1 of 2, resumed
-    c = train(epochs=2, resume=str(tmp/f'{name}_a'/'epoch_001.pt'), out=tmp/f'{name}_c', device=device, progress=False)
+    c = train(epochs=2, resume=str(tmp/f'{name}_a'/'epoch_001.pt'), out=tmp/f'{name}_c', device=device, quiet=True)
     o['resume_max_diff'] = max_diff(a.model, c.model)
     e = train(epochs=2, out=tmp/f'{name}_e', cuda_graph=False, **kw, **extra)  # the eager step: Adam's arithmetic differs (host bias corrections)
     o['graph_vs_eager_max_diff'] = max_diff(a.model, e.model)
@@ -90,7 +90,7 @@ def no_sync(kw:dict, tmp:Path) -> bool:
 def checks(device:str, quick:bool) -> dict:
     "Each configuration's checks, and the no-sync run, each kept (or its error) whatever the others do."
     tmp = Path(tempfile.mkdtemp(prefix='gpu_checks-'))
-    kw = dict(train_subset=512 if quick else 4096, sample=quick, device=device, progress=False)
+    kw = dict(train_subset=512 if quick else 4096, sample=quick, device=device, quiet=True)
     out = {}
     for name, extra in (('reference', {}), ('fast', dict(bf16=True, channels_last=True, fused=True, lr_schedule='onecycle', kl_warmup=1))):
         guarded(name, out, one_config, name, extra, kw, tmp, device)

@@ -44,7 +44,7 @@ def fingerprints() -> dict:
     out = {}
     with tempfile.TemporaryDirectory() as d:
         for name, kw in (('train2', {}), ('fast2', FAST)):
-            learn = train(epochs=2, sample=True, out=f'{d}/{name}', progress=False, device='cpu', **kw)
+            learn = train(epochs=2, sample=True, out=f'{d}/{name}', quiet=True, device='cpu', **kw)
             out[f'{name}_sha256'], out[f'{name}_weight_sums'] = weights(learn.model)
             out[f'{name}_history'], out[f'{name}_test'] = learn.history, learn.test_metrics
         pre, splits = load_pretrained(), mnist_splits()
