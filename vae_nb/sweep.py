@@ -11,7 +11,7 @@ import torch
 import matplotlib
 import matplotlib.pyplot as plt
 
-from .core import USER_ERRORS, atomic_write, cli_args, config_parser, dumps
+from .core import USER_ERRORS, atomic_write, bf16_native, cli_args, config_parser, dumps, pick_device
 from .data import get_dataset
 from .learner import TrainingDiverged
 from .runs import lock_folder, sigterm_as_interrupt, unlock_folder
@@ -105,7 +105,7 @@ def _check_grid_size(grid:dict):
     if n > MAX_GRID_POINTS: raise ValueError(f"the grid has {n:,} points, more than the {MAX_GRID_POINTS:,} a sweep takes: split it into several sweeps, or use --search")
 
 # %% ../nbs/12_sweep.ipynb #b051922b
-HOW_TO_RUN = ('device', 'threads', 'cuda_graph', 'data_dir', 'version')  # recorded settings that do not change what a run computes
+HOW_TO_RUN = ('device', 'threads', 'cuda_graph', 'data_dir', 'progress', 'quiet', 'version')  # settings that do not change what a run computes
 
 def _identity(record:dict) -> dict:
     "A run's recorded settings (`TrainConfig.to_dict`, or its config.json), JSON-safe, but how it was run: what makes two runs the same."
@@ -121,12 +121,20 @@ def run_name(params:dict, # The trial's swept settings
     return f"{readable}-{digest}" if readable else digest
 
 # %% ../nbs/12_sweep.ipynb #70c36e26
+def _in_effect(record:dict, bf16:bool, fp32_layers:bool) -> dict:
+    "A run's identity with `bf16` as it ran, and its fp32 layers only where they mean something (bf16 on both sides)."
+    d = dict(_identity(record), bf16=bf16)
+    if not fp32_layers: d.pop('fp32_layers', None)
+    return d
+
 def _check_folder(out:Path, cfg:TrainConfig):
-    "Refuse a run folder whose config.json records settings other than `cfg`'s: a trial reuses only a run of its own settings."
+    "Refuse a run folder whose config.json records settings other than `cfg`'s in effect: a trial reuses only a run of its own settings."
     try: rec = json.loads((out/'config.json').read_text())
     except FileNotFoundError: return
     except (OSError, ValueError) as e: raise ValueError(f"run folder {out}: its config.json cannot be read ({e}); move the folder away") from None
-    mine, theirs = _identity(cfg.to_dict()), _identity(rec) if isinstance(rec, dict) else {}
+    rec = rec if isinstance(rec, dict) else {}
+    bf16 = bool(cfg.bf16 and bf16_native(pick_device(cfg.device))), bool(rec.get('bf16'))  # --bf16 without native bfloat16 runs fp32
+    mine, theirs = _in_effect(cfg.to_dict(), bf16[0], all(bf16)), _in_effect(rec, bf16[1], all(bf16))
     diff = [k for k in sorted(set(mine) | set(theirs)) if mine.get(k) != theirs.get(k)]
     if diff: raise ValueError(f"run folder {out} holds a run of other settings ({', '.join(f'{k} {theirs.get(k)!r}, not {mine.get(k)!r}' for k in diff[:3])}): move it away")
 
@@ -145,11 +153,12 @@ def _params(trial, spec:dict) -> dict:
     return {f: (trial.suggest_int if isinstance(low, int) else trial.suggest_float)(f, low, high, log=log) for f, (low, high, log) in spec['search'].items()}
 
 def _trial_config(cfg:TrainConfig, params:dict, out:Path) -> TrainConfig:
-    "The settings to train trial `cfg` with in its folder `out`: resumed from its last checkpoint if it has one."
+    "The settings to train trial `cfg` with in its folder `out`: resumed from its last checkpoint if it has one, run as the sweep says."
     cfg, last = dataclasses.replace(cfg, out=str(out)), out/'last.pt'
     if last.exists(): cfg = dataclasses.replace(cfg, resume=str(last))   # cut short before: go on from its last epoch
     elif out.exists(): cfg = dataclasses.replace(cfg, overwrite=True)    # started, but no epoch finished
-    return dataclasses.replace(cfg, given=set(params) | {'out'})
+    run = {'device', 'threads', 'cuda_graph'} | ({'data_dir'} if cfg.data_dir is not None else set())  # how to run it: this sweep's, also on a resume
+    return dataclasses.replace(cfg, given=set(params) | {'out'} | run)
 
 # %% ../nbs/12_sweep.ipynb #b8e2f8f9
 def _objective(trial, spec:dict) -> float:
@@ -160,9 +169,7 @@ def _objective(trial, spec:dict) -> float:
         cfg = TrainConfig(**dict(spec['base'], **params, **TRIAL_OUTPUT))
         out = Path(spec['out'])/'runs'/run_name(params, cfg)
         trial.set_user_attr('run', str(out))
-        _wait_for_folder(out, f"trial {trial.number}")
-        _check_folder(out, cfg)
-        history, test = _finished(out, cfg.epochs) or _trained(train(_trial_config(cfg, params, out)))
+        history, test = _take_or_train(out, cfg, params, f"trial {trial.number}")
     except UpdateFinishedTrialError: raise  # closed meanwhile: not this trial's failure
     except TRIAL_ERRORS as e:
         trial.set_user_attr('error', f"{type(e).__name__}: {str(e).splitlines()[0][:300] if str(e) else ''}")
@@ -176,6 +183,16 @@ def _objective(trial, spec:dict) -> float:
 
 # %% ../nbs/12_sweep.ipynb #21846598
 def _trained(learn) -> tuple: return learn.history, learn.test_metrics
+
+def _take_or_train(out:Path, cfg:TrainConfig, params:dict, who:str) -> tuple:
+    "The finished run in `out`, else train it there; a folder another worker took first (the same point) is waited for, then taken."
+    while True:
+        _wait_for_folder(out, who)
+        _check_folder(out, cfg)
+        if done := _finished(out, cfg.epochs): return done
+        try: return _trained(train(_trial_config(cfg, params, out)))
+        except ValueError as e:
+            if 'in use by another run' not in str(e): raise
 
 def _finished(out:Path, epochs:int) -> tuple|None:
     "The history and test metrics of a run in `out` that finished all `epochs` and its test (a trial that ended after its sweep stopped)."
@@ -211,7 +228,10 @@ def _die_with_parent(parent:int # The sweep's process id
 
 # %% ../nbs/12_sweep.ipynb #94c1ac95
 @contextlib.contextmanager
-def _heartbeat(trial, seconds:float|None):
+def _heartbeat(trial, # The trial its worker runs
+               seconds:float|None, # Seconds between beats (None: no beats)
+               wait:float=5.0 # Seconds to wait, at the end, for a beat under way (a storage call that hangs is left behind)
+              ):
     "While the block runs, record in `trial` every `seconds` that its worker is alive (None: not at all)."
     if not seconds: yield; return
     trial.set_user_attr('heartbeat_every', seconds)  # how long a look at it from another machine waits
@@ -222,7 +242,7 @@ def _heartbeat(trial, seconds:float|None):
             if stop.wait(seconds): return
     th = threading.Thread(target=beat, name='vae_sweep heartbeat', daemon=True); th.start()
     try: yield
-    finally: stop.set(); th.join()
+    finally: stop.set(); th.join(timeout=wait)  # a daemon: a hung beat cannot hold up the end (a Ctrl-C)
 
 # %% ../nbs/12_sweep.ipynb #18c74bc7
 def _fate(t) -> str:
@@ -417,7 +437,7 @@ def _open(out:Path, storage:str|None, study:str, spec:dict, what:dict) -> tuple:
         st = _study(out, storage, study, _sampler(spec))
         old = st.user_attrs.get('sweep')
         if old is None: st.set_user_attr('sweep', what)
-        elif old != what: raise ValueError(f"{out} holds another sweep (its settings differ); pick another --out, or give the same settings to go on with it")
+        elif _sweep_identity(old) != what: raise ValueError(f"{out} holds another sweep (its settings differ); pick another --out, or give the same settings to go on with it")
         atomic_write(out/'sweep.json', dumps(_folder_record(storage, study)))
         (out/'runs').mkdir(exist_ok=True)
         return st, lock
@@ -444,11 +464,10 @@ def sweep(base:TrainConfig, # Settings every trial shares (`vae_train`'s flags)
     b = _check_sweep(base, grid, search, n_trials, workers, heartbeat)
     out = _check_out(out, storage, study)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    what = dict(grid={f: sorted(grid[f], key=dumps) for f in sorted(grid)}, search={k: list(v) for k, v in search.items()}, n_trials=n_trials,
-                base={k: v for k, v in b.items() if k not in ('threads', 'progress', 'quiet', 'given')})
+    what = _sweep_identity(dict(grid={f: sorted(grid[f], key=dumps) for f in sorted(grid)}, search={k: list(v) for k, v in search.items()}, n_trials=n_trials, base=b))
     spec = dict(grid=grid, search=search, n_trials=n_trials, base=b, out=str(out), study=study, parent=os.getpid(),
                 storage=storage or f"sqlite:///{(out/'sweep.db').resolve()}", heartbeat=heartbeat if storage else None)
-    st, lock = _open(out, storage, study, spec, json_safe_dict(what))
+    st, lock = _open(out, storage, study, spec, what)
     try:
         _fail_stale(st, None if storage is None else heartbeat)  # our own file, whose lock we hold: every running trial was cut short
         _queue(st, grid)
@@ -471,6 +490,10 @@ def _workers_needed(st, spec:dict, workers:int) -> int:
 def json_safe_dict(d:dict) -> dict:
     "`d` as it comes back from the storage's JSON (tuples as lists)."
     return json.loads(dumps(d))
+
+def _sweep_identity(what:dict) -> dict:
+    "What makes two sweeps the same (JSON-safe): their grid or search and shared settings, but how their trials are run (`HOW_TO_RUN`)."
+    return json_safe_dict(dict(what, base={k: v for k, v in what.get('base', {}).items() if k not in HOW_TO_RUN and k != 'given'}))
 
 # %% ../nbs/12_sweep.ipynb #90169166
 def _run_workers(spec:dict, workers:int):
