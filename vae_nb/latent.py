@@ -266,7 +266,7 @@ def live_frontend() -> bool:
     "Whether this code runs in a Jupyter kernel that a front end draws widgets for."
     try: from IPython import get_ipython
     except ImportError: return False
-    return type(get_ipython()).__name__ == 'ZMQInteractiveShell'
+    return getattr(get_ipython(), 'kernel', None) is not None  # JupyterLab's, Notebook's, VS Code's and Colab's shells talk to a kernel
 
 
 # %% ../nbs/11_latent.ipynb #1714fbd3

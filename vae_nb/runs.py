@@ -229,7 +229,7 @@ class RunFolder:
 def _failed_start(out:Path) -> bool:
     "Whether `out` holds only what a run that never saved a checkpoint wrote; if so, a note says it is taken over."
     left = [p.name for p in run_files(out)]
-    if foreign_files(out) or any(n.endswith('.pt') for n in left): return False
+    if foreign_files(out) or any(n.endswith('.pt') or n in ('test_metrics.json', 'loss_curve.png') for n in left): return False  # a finished run's, even without its checkpoints
     note(f"{out} holds what a run that stopped before its first checkpoint left ({', '.join(left[:3]) or 'an empty images folder'}): this run takes it over")
     return True
 

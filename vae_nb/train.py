@@ -13,9 +13,9 @@ from typing import ClassVar
 import torch
 from fastcore.basics import patch
 
-from .core import GIVEN, pick_device, run_command
+from .core import GIVEN, bf16_native, pick_device, run_command
 from .data import Batches, get_dataset, DATASETS
-from .model import ARCHS, SPEC_VERSION, CheckpointError, build_model, load_checkpoint, state_mismatch
+from .model import ARCHS, MAX_PARAMS, SPEC_VERSION, CheckpointError, build_model, load_checkpoint, state_mismatch
 from .loss import LIKELIHOODS, VAEObjective, get_likelihood
 from .learner import Callback, DataLoaders, Learner, adam, DeviceCB, OneCycleLR, ProgressCB
 from .metrics import VAEMetrics, ValidationNoise, summary_line
@@ -24,8 +24,8 @@ from .speed import check_fp32_layers, deterministic_kernels, dist_env, native_bf
 
 
 # %% auto #0
-__all__ = ['MAX_PARAMS', 'MAX_THREADS', 'TAKEN_ON_RESUME', 'TrainConfig', 'train', 'KLWarmup', 'settings', 'data_loaders',
-           'callbacks_for', 'training_checkpoint', 'resume_settings', 'optimizer_mismatch', 'restore', 'vae_train']
+__all__ = ['MAX_THREADS', 'TAKEN_ON_RESUME', 'TrainConfig', 'train', 'KLWarmup', 'settings', 'data_loaders', 'callbacks_for',
+           'training_checkpoint', 'resume_settings', 'optimizer_mismatch', 'restore', 'vae_train']
 
 # %% ../nbs/08_train.ipynb #48ca441f
 def _widths(v, name:str) -> tuple:
@@ -118,7 +118,6 @@ def train(cfg:TrainConfig|None=None, # The run's settings (default: the referenc
 
 # %% ../nbs/08_train.ipynb #b97d3260
 _UNRECORDED = ('out', 'overwrite', 'resume', 'progress', 'quiet', 'given')  # how a run is invoked, not what it is
-MAX_PARAMS = 2**31          # a network larger than this is a typo, not a VAE for 28x28 images
 MAX_THREADS = 4*(os.cpu_count() or 1)
 
 
@@ -320,7 +319,9 @@ TAKEN_ON_RESUME = ('epochs', 'lr', 'device', 'threads', 'cuda_graph', 'data_dir'
 def _untaken(cfg:TrainConfig, saved:TrainConfig):
     "Refuse settings given with a resume that differ from the run's own, which it keeps."
     shown = lambda v: ','.join(map(str, v)) if isinstance(v, (tuple, list)) else v
-    bad = [f.name for f in dataclasses.fields(TrainConfig) if f.name not in TAKEN_ON_RESUME and _given(cfg, f.name) and getattr(cfg, f.name) != getattr(saved, f.name)]
+    fp32 = not saved.bf16 and not (cfg.bf16 and bf16_native(pick_device(cfg.device)))  # --bf16 runs fp32 here, as the run did where it had no bf16
+    bad = [f.name for f in dataclasses.fields(TrainConfig) if f.name not in TAKEN_ON_RESUME and _given(cfg, f.name) and getattr(cfg, f.name) != getattr(saved, f.name)
+           and not (fp32 and f.name in ('bf16', 'fp32_layers'))]
     if bad: raise ValueError(f"{' '.join(f'--{k} {shown(getattr(cfg, k))}' for k in bad)} cannot change on --resume: the run keeps its own "
                              f"({', '.join(f'{k} {shown(getattr(saved, k))}' for k in bad)}); leave {'it' if len(bad) == 1 else 'them'} out, or start a new run with --out")
 
