@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_runs.ipynb #ac63b6a1
 from __future__ import annotations
-import contextlib, math, os, shutil, signal, sys, tempfile, threading
+import contextlib, errno, math, os, shutil, signal, sys, tempfile, threading
 from datetime import datetime
 from pathlib import Path
 
@@ -174,7 +174,9 @@ def lock_folder(folder:Path # The folder to lock
         except OSError as e: raise ValueError(f"cannot lock run folder {folder}: {folder/'.lock'} ({e.strerror or e})") from None
         f = os.fdopen(fd, 'r+')
         try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
+        except OSError as e:
+            if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):  # no locks on this file system (NFS without lockd, some FUSE mounts)
+                f.close(); raise ValueError(f"cannot lock run folder {folder}: its file system refuses locks ({e.strerror or e}); pick an --out on a local disk") from None
             holder = f.read().strip() or 'another process'; f.close()
             raise ValueError(f"run folder {folder} is in use by another run ({holder}); wait for it to end, or pick another --out") from None
         if _is_lock_file(f, folder): break
