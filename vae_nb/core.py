@@ -16,7 +16,7 @@ from fastcore.docments import docments
 # %% auto #0
 __all__ = ['BF16_CPU_FLAGS', 'GIVEN', 'USER_ERRORS', 'pick_device', 'device_rng', 'cpu_flags', 'cpu_model', 'bf16_native',
            'atomic_write', 'clean_temps', 'note', 'json_safe', 'dumps', 'config_fields', 'CommandParser', 'names_in',
-           'config_parser', 'cli_args', 'run_command']
+           'config_parser', 'cli_args', 'check_seed', 'run_command']
 
 # %% ../nbs/00_core.ipynb #0c4fe473
 def pick_device(device:str='auto' # cpu, cuda, mps (with an optional index) or auto
@@ -269,6 +269,13 @@ def cli_args(argv:list, # Arguments as typed
 
 # %% ../nbs/00_core.ipynb #facc1768
 USER_ERRORS = (ValueError, OSError, ArithmeticError)  # what a command reports in one line; anything else is a bug, with its traceback
+
+
+# %% ../nbs/00_core.ipynb #a1e30639
+def check_seed(seed) -> int:
+    "`seed` if it is an integer a generator takes (0 to 2**63-1), else a ValueError saying so."
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63: raise ValueError(f"seed must be an integer from 0 to 2**63-1, got {seed!r}")
+    return seed
 
 
 # %% ../nbs/00_core.ipynb #5dd117ec

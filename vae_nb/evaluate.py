@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .core import dumps, pick_device, run_command
+from .core import check_seed, dumps, pick_device, run_command
 from .data import Batches, get_dataset
 from .model import load_model, load_pretrained, posterior_draws, raw_images, PRETRAINED
 from .loss import VAEObjective, get_likelihood
@@ -113,7 +113,7 @@ class EvalConfig:
         if self.kl_weight is not None and not (self.kl_weight >= 0 and math.isfinite(self.kl_weight)):
             raise ValueError(f"kl_weight must be zero or more (and finite), got {self.kl_weight!r}")
         if self.ckpt is not None and not str(self.ckpt).strip(): raise ValueError("--ckpt is empty: give a checkpoint file, or leave --ckpt out for the pretrained model")
-        if not 0 <= self.seed < 2**63: raise ValueError(f"seed must be an integer from 0 to 2**63-1, got {self.seed}")
+        check_seed(self.seed)
         if self.model is not None and self.ckpt is not None: raise ValueError("give --model or --ckpt, not both")
         if self.model is not None and self.model not in PRETRAINED: raise ValueError(f"unknown --model {self.model!r}: use one of {', '.join(PRETRAINED)}")
         if self.iwae_k is not None and not 1 <= self.iwae_k <= 100_000: raise ValueError(f"iwae_k must be from 1 to 100000, got {self.iwae_k}")

@@ -12,7 +12,7 @@ import torch
 from torchvision.utils import make_grid
 from PIL import Image, ImageDraw, ImageFont
 
-from .core import atomic_write, pick_device, run_command
+from .core import atomic_write, check_seed, pick_device, run_command
 from .data import get_dataset, to_image
 from .model import CHUNK, MAX_IMAGES, VAE, load_model, load_pretrained, raw_images, reconstruct, sample_images
 
@@ -97,7 +97,7 @@ class InferConfig:
         "Raise `ValueError` naming the first bad setting."
         if self.n is not None and not 0 < self.n <= MAX_GRID: raise ValueError(f"-n must be from 1 to {MAX_GRID}, got {self.n}")
         if not (self.temperature > 0 and math.isfinite(self.temperature)): raise ValueError(f"temperature must be positive and finite, got {self.temperature!r}")
-        if not 0 <= self.seed < 2**63: raise ValueError(f"seed must be an integer from 0 to 2**63-1, got {self.seed}")
+        check_seed(self.seed)
         if self.reconstruct is not None and not 0 < self.reconstruct <= MAX_RECON: raise ValueError(f"--reconstruct takes 1 to {MAX_RECON} images, got {self.reconstruct}")
         if self.interpolate is not None and not 2 <= self.interpolate[2] <= MAX_STEPS:
             raise ValueError(f"--interpolate: STEPS must be from 2 to {MAX_STEPS}, got {self.interpolate[2]}")

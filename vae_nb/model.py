@@ -14,7 +14,7 @@ from torch import nn
 import torch.nn.functional as F
 from fastcore.basics import patch
 
-from .core import atomic_write
+from .core import atomic_write, check_seed
 from .data import get_dataset, DATASETS
 from .loss import get_likelihood, LIKELIHOODS
 
@@ -295,7 +295,7 @@ def sample_images(model:VAE, # A trained VAE
     if not isinstance(n, int) or isinstance(n, bool) or not 0 < n <= MAX_IMAGES: raise ValueError(f"the number of images must be an integer from 1 to {MAX_IMAGES:,}, got {n!r}")
     if not isinstance(temperature, (int, float)) or isinstance(temperature, bool) or not 0 < temperature < math.inf:
         raise ValueError(f"temperature must be positive and finite, got {temperature!r}")
-    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63: raise ValueError(f"seed must be an integer from 0 to 2**63-1, got {seed!r}")
+    check_seed(seed)
     mean, p = get_likelihood(model.spec['likelihood']['name']).mean, next(model.parameters())
     z = torch.randn(n, model.z_dim, generator=torch.Generator().manual_seed(seed), device='cpu').to(p.device, p.dtype) * temperature
     out = torch.cat([mean(model.decode(c)).cpu() for c in z.split(CHUNK)])

@@ -37,6 +37,19 @@ def _widths(v, name:str) -> tuple:
     return ws
 
 
+# %% ../nbs/08_train.ipynb #f1120e5e
+def _spellings(cfg):
+    "Accept the spellings a command line or a caller uses: '32,64,64,64' for widths, 'a,b' or 'none' for fp32 layers, paths for folders."
+    for name in ('enc_channels', 'dec_channels'):
+        v = getattr(cfg, name)
+        if isinstance(v, str): v = [int(o) if o.strip().isdigit() else o.strip() for o in v.split(',')]
+        setattr(cfg, name, tuple(v))
+    if isinstance(cfg.fp32_layers, str): cfg.fp32_layers = [o.strip() for o in cfg.fp32_layers.split(',')]
+    if cfg.fp32_layers is not None: cfg.fp32_layers = tuple(o for o in cfg.fp32_layers if o not in ('none', ''))
+    for name in ('out', 'resume', 'data_dir'):
+        if getattr(cfg, name) is not None: setattr(cfg, name, str(getattr(cfg, name)))
+
+
 # %% ../nbs/08_train.ipynb #52cf29ca
 @dataclass
 class TrainConfig:
@@ -76,16 +89,7 @@ class TrainConfig:
     quiet:bool=False # Print no progress, epoch or test lines (the run folder records them)
     given:set|None=GIVEN # The fields a caller set (a command line's flags); None: those that differ from the defaults
 
-    def __post_init__(self):
-        "Accept the spellings a command line or a caller uses: '32,64,64,64' for widths, 'a,b' or 'none' for fp32 layers."
-        for name in ('enc_channels', 'dec_channels'):
-            v = getattr(self, name)
-            if isinstance(v, str): v = [int(o) if o.strip().isdigit() else o.strip() for o in v.split(',')]
-            setattr(self, name, tuple(v))
-        if isinstance(self.fp32_layers, str): self.fp32_layers = [o.strip() for o in self.fp32_layers.split(',')]
-        if self.fp32_layers is not None: self.fp32_layers = tuple(o for o in self.fp32_layers if o not in ('none', ''))
-        for name in ('out', 'resume', 'data_dir'):
-            if getattr(self, name) is not None: setattr(self, name, str(getattr(self, name)))
+    def __post_init__(self): _spellings(self)
 
 
 # %% ../nbs/08_train.ipynb #971077bb
@@ -384,5 +388,4 @@ def vae_train(argv:list|None=None # Arguments (default: the command line)
     run_command(TrainConfig, _train_main, 'vae_train', argv)  # returns nothing: the console script exits with what it returns
 
 if __name__ == '__main__' and getattr(globals().get('__spec__'), 'name', None) == 'vae_nb.train':  # `python -m vae_nb.train FLAGS`, as torchrun runs it
-    from vae_nb.train import vae_train as _command  # the module by its own name, whose settings' comments are the flags' help
-    _command()
+    vae_train()
