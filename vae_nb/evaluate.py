@@ -4,13 +4,14 @@
 
 # %% ../nbs/09_evaluate.ipynb #39e801b7
 from __future__ import annotations
-import contextlib, copy, dataclasses, math, time
+import contextlib, copy, dataclasses, hashlib, io, math, os, sys, time
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
-from .core import check_seed, dumps, pick_device, run_command
-from .data import Batches, get_dataset
+from .core import atomic_write, check_seed, dumps, pick_device, run_command
+from .data import Batches, check_same_split, get_dataset, SPLIT_PROTOCOLS
 from .model import load_model, load_pretrained, posterior_draws, raw_images, PRETRAINED
 from .loss import VAEObjective, get_likelihood
 from .learner import DataLoaders, Learner
@@ -18,7 +19,7 @@ from .metrics import VAEMetrics, ValidationNoise
 from tqdm.auto import tqdm
 
 # %% auto #0
-__all__ = ['evaluate', 'iwae_nll', 'EvalConfig', 'evaluate_checkpoint', 'vae_eval']
+__all__ = ['evaluate', 'iwae_key', 'iwae_cache', 'iwae_nll', 'EvalConfig', 'evaluate_checkpoint', 'vae_eval']
 
 # %% ../nbs/09_evaluate.ipynb #7a91a5c8
 def _scoring_likelihood(model:torch.nn.Module, likelihood:str|None):
@@ -52,6 +53,33 @@ def evaluate(model:torch.nn.Module, # The model to evaluate
 
 
 # %% ../nbs/09_evaluate.ipynb #55a346c6
+def _digest(*parts) -> str:
+    "A hash of tensors and plain values, to know an evaluation's results again."
+    h = hashlib.sha256()
+    for p in parts:
+        if isinstance(p, torch.Tensor): h.update(p.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+        else: h.update(repr(p).encode())
+    return h.hexdigest()[:16]
+
+def iwae_key(model, images, k, bs, chunk, seed, bf16) -> str:
+    "What an IWAE evaluation is of, as a hash: the model's weights, the images and the settings that change its draws."
+    return _digest(*model.state_dict().values(), raw_images(images), k, bs, chunk, seed, bf16)
+
+def iwae_cache() -> Path:
+    "Where `vae_eval` keeps an IWAE evaluation's partial results: `$XDG_CACHE_HOME/vae_nb/iwae` (default `~/.cache/vae_nb/iwae`)."
+    return Path(os.environ.get('XDG_CACHE_HOME') or Path.home()/'.cache')/'vae_nb'/'iwae'
+
+def _load_partial(path:Path, key:str) -> dict|None:
+    "The results a `partial` file holds for the evaluation `key`, None where there is no file; one line for a file of another one."
+    if not path.exists(): return None
+    try: state = torch.load(path, weights_only=True)
+    except Exception as e: raise ValueError(f"{path} is not an IWAE evaluation's partial results ({type(e).__name__}): remove it, or give another file") from None
+    if not isinstance(state, dict) or state.get('key') != key:
+        raise ValueError(f"{path} holds the partial results of another evaluation (another model, images, k, seed, bs, chunk or bf16): "
+                         "remove it, or give another file")
+    return state
+
+# %% ../nbs/09_evaluate.ipynb #fee5b644
 @torch.no_grad()
 def iwae_nll(model:torch.nn.Module, # A trained VAE whose likelihood has `log_prob`
              images:torch.Tensor, # uint8 images `[N,1,28,28]`, as the dataset gives them
@@ -59,10 +87,11 @@ def iwae_nll(model:torch.nn.Module, # A trained VAE whose likelihood has `log_pr
              bs:int=100, # Images per batch
              chunk:int=4000, # Decoded images per step (images × samples)
              seed:int=0, # Seed of the draws
-             progress:bool=False, # A progress bar
-             bf16:bool=False # Decode the draws under bfloat16 autocast (faster where the hardware has it; the log-probabilities stay fp32)
+             progress:bool=False, # A progress bar, with the time left
+             bf16:bool=False, # Decode the draws under bfloat16 autocast (faster where the hardware has it; the log-probabilities stay fp32)
+             partial:str|Path|None=None # A file that keeps each finished batch; a run that finds it goes on from there
             ) -> dict:
-    "NLL (nats per image) and bits/dim by the importance-weighted bound with `k` samples; the ELBO (k = 1's expectation) beside it."
+    "NLL (nats per image, with its standard error over images) and bits/dim by the importance-weighted bound with `k` samples; the ELBO beside it."
     if not isinstance(k, int) or k < 1: raise ValueError(f"k must be a positive integer, got {k!r}")
     if len(images := raw_images(images)) == 0: raise ValueError("no images to evaluate on")
     lik = get_likelihood(model.spec['likelihood']['name'])
@@ -70,25 +99,36 @@ def iwae_nll(model:torch.nn.Module, # A trained VAE whose likelihood has `log_pr
         raise ValueError(f"the {lik.name} likelihood is not a distribution of the pixels (it has no log_prob), so it gives no NLL; train with --likelihood bernoulli")
     to_model, p = get_dataset(model.spec['dataset']['name']).to_model, next(model.parameters())
     g, was_training, start = torch.Generator().manual_seed(seed), model.training, time.perf_counter()
+    key = iwae_key(model, images, k, bs, chunk, seed, bf16) if partial is not None else None
+    state = _load_partial(Path(partial), key) if partial is not None else None
+    lls, elbos, before = (list(state['ll'].split(bs)), list(state['elbo'].split(bs)), state['seconds']) if state else ([], [], 0.0)
+    if state: g.set_state(state['rng'])
     model.eval()
     net = copy.deepcopy(model).to(memory_format=torch.channels_last) if p.device.type == 'cpu' else model  # a CPU's convolutions are faster so
     cast = torch.autocast(p.device.type, dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
-    lls, elbos = [], []
-    for i in tqdm(range(0, len(images), bs), desc=f'IWAE k={k}', unit='batch', disable=not progress, leave=False):
-        x = to_model(images[i:i+bs].to(p.device)); B = len(x)
-        mu, log_var = model.encode(x)
-        acc, lw_sum, kc = torch.full((B,), -math.inf, dtype=torch.float64, device=p.device), torch.zeros(B, dtype=torch.float64, device=p.device), max(1, chunk//B)
-        for j in range(0, k, kc):
-            n = min(kc, k - j)
-            with cast: out, log_ratio = posterior_draws(net, mu, log_var, n, g)
-            lw = (lik.log_prob(out.float(), x.repeat(n, 1, 1, 1)).view(n, B) + log_ratio).double()
-            acc, lw_sum = torch.logaddexp(acc, torch.logsumexp(lw, 0)), lw_sum + lw.sum(0)
-        lls.append(acc - math.log(k)); elbos.append(lw_sum/k)
-    model.train(was_training)
-    ll, elbo = torch.cat(lls).cpu(), torch.cat(elbos).cpu()
-    n_pix = images[0].numel()
-    return dict(nll=-ll.mean().item(), bpd=-ll.mean().item()/(n_pix*math.log(2)), elbo=elbo.mean().item(), k=k, n_images=len(images),
-                seed=seed, seconds=time.perf_counter() - start)
+    done = sum(map(len, lls))
+    try:
+        with tqdm(total=len(images)*k, initial=done*k, desc=f'IWAE k={k}', unit='draw', unit_scale=True, disable=not progress, leave=False) as bar:
+            for i in range(done, len(images), bs):
+                x = to_model(images[i:i+bs].to(p.device)); B = len(x)
+                mu, log_var = model.encode(x)
+                acc, lw_sum, kc = torch.full((B,), -math.inf, dtype=torch.float64, device=p.device), torch.zeros(B, dtype=torch.float64, device=p.device), max(1, chunk//B)
+                for j in range(0, k, kc):
+                    n = min(kc, k - j)
+                    with cast: out, log_ratio = posterior_draws(net, mu, log_var, n, g)
+                    lw = (lik.log_prob(out.float(), x.repeat(n, 1, 1, 1)).view(n, B) + log_ratio).double()
+                    acc, lw_sum = torch.logaddexp(acc, torch.logsumexp(lw, 0)), lw_sum + lw.sum(0)
+                    bar.update(n*B)
+                lls.append((acc - math.log(k)).cpu()); elbos.append((lw_sum/k).cpu())
+                if partial is not None:  # this batch's results and the generator's state after it, atomically
+                    buf = io.BytesIO()
+                    torch.save(dict(key=key, ll=torch.cat(lls), elbo=torch.cat(elbos), rng=g.get_state(), seconds=before + time.perf_counter() - start), buf)
+                    atomic_write(partial, buf.getvalue())
+    finally: model.train(was_training)
+    ll, elbo = torch.cat(lls), torch.cat(elbos)
+    n_pix, sem = images[0].numel(), (ll.std().item()/math.sqrt(len(ll)) if len(ll) > 1 else math.nan)
+    return dict(nll=-ll.mean().item(), nll_sem=sem, bpd=-ll.mean().item()/(n_pix*math.log(2)), elbo=elbo.mean().item(), k=k, n_images=len(images),
+                seed=seed, seconds=before + time.perf_counter() - start)
 
 # %% ../nbs/09_evaluate.ipynb #46810a27
 @dataclass
@@ -106,6 +146,7 @@ class EvalConfig:
     seed:int=0 # Seed of the z noise
     device:str='auto' # cpu, cuda, mps or auto
     bf16:bool=False # With --iwae_k: decode the draws under bfloat16 autocast (faster where the hardware has it)
+    partial:str|None=None # With --iwae_k: a file that keeps each finished batch, so that the same command goes on after an interruption (default: one in ~/.cache/vae_nb/iwae, removed when done)
 
     def check(self):
         "Raise `ValueError` naming the first bad setting."
@@ -122,6 +163,22 @@ class EvalConfig:
         return self
 
 
+# %% ../nbs/09_evaluate.ipynb #4ec7d6c1
+def _iwae_resumable(model, images, cfg:EvalConfig) -> dict:
+    "`iwae_nll` as `vae_eval` runs it: a bar where stderr is a terminal, each batch kept in a file, the run going on from it."
+    own, bs, chunk = cfg.partial is None, 100, 4000  # iwae_nll's defaults
+    key = iwae_key(model, images, cfg.iwae_k, bs, chunk, cfg.seed, cfg.bf16)
+    path = Path(cfg.partial) if not own else iwae_cache()/f"{key}.pt"  # named after what it holds: another model gets another file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists() and (st := _load_partial(path, key)):
+        print(f"going on from {path}: {len(st['ll']):,} of {len(images):,} images done", file=sys.stderr)
+    try: res = iwae_nll(model, images, cfg.iwae_k, bs, chunk, cfg.seed, progress=sys.stderr.isatty(), bf16=cfg.bf16, partial=path)
+    except KeyboardInterrupt:
+        if path.exists(): print(f"the finished batches are kept in {path}: run the same command to go on", file=sys.stderr)
+        raise
+    if own: path.unlink(missing_ok=True)  # the results are printed; the file was only for going on
+    return res
+
 # %% ../nbs/09_evaluate.ipynb #34fbc9d6
 def evaluate_checkpoint(cfg:EvalConfig|None=None, # What to evaluate
                         **kwargs # Or some fields of `EvalConfig`
@@ -131,20 +188,22 @@ def evaluate_checkpoint(cfg:EvalConfig|None=None, # What to evaluate
     dev = pick_device(cfg.device)
     model = load_model(cfg.ckpt, dev) if cfg.ckpt is not None else load_pretrained(cfg.model or 'reference', device=dev)
     ds = get_dataset(model.spec['dataset']['name'])
+    if not cfg.sample: check_same_split(model.spec['dataset'])  # never scored on images it trained on
     images = ds.splits(cfg.data_dir, sample=cfg.sample)[cfg.split][0][:cfg.n_images]
     kl_weight = model.spec['kl_weight'] if cfg.kl_weight is None else cfg.kl_weight
     m = evaluate(model, images, kl_weight, seed=cfg.seed)
     name = str(cfg.ckpt) if cfg.ckpt is not None else f"pretrained {cfg.model or 'reference'}"
-    res = dict(checkpoint=name, dataset=ds.name, split=cfg.split, n_images=len(images), kl_weight=kl_weight, **m)
+    res = dict(checkpoint=name, dataset=ds.name, split=cfg.split, n_images=len(images),
+               protocol='the shipped sample' if cfg.sample else SPLIT_PROTOCOLS.get(getattr(ds, 'split', None), 'as the dataset splits it'), kl_weight=kl_weight, **m)
     if cfg.iwae_k:
-        nll = iwae_nll(model, images, cfg.iwae_k, seed=cfg.seed, progress=not cfg.json, bf16=cfg.bf16)
-        res.update(nll=nll['nll'], bpd=nll['bpd'], iwae_k=cfg.iwae_k, iwae_seconds=nll['seconds'], iwae_bf16=cfg.bf16)
+        nll = _iwae_resumable(model, images, cfg)
+        res.update(nll=nll['nll'], nll_sem=nll['nll_sem'], bpd=nll['bpd'], iwae_k=cfg.iwae_k, iwae_seconds=nll['seconds'], iwae_bf16=cfg.bf16)
         if hasattr(ds, 'seed'): res[f'{cfg.split}_binarization_seed'] = ds.seed + (cfg.split == 'test')
     r = next(iter(m)); R = r.upper()  # the reconstruction term's name (mse for Gaussian pixels)
     print(dumps(res, indent=2) if cfg.json else
           f"{name} on {cfg.split} ({len(images):,} images): {R} {m[r]:.5f}  KL {m['kl']:.3f} nats "
           f"(x{kl_weight} = {kl_weight*m['kl']:.5f})  Total {m['total']:.5f}  |  {R} with z = mu {m[f'{r}_mean']:.5f}"
-          + (f"\nNLL {res['nll']:.2f} nats ({res['bpd']:.4f} bits/dim) by the IWAE bound, k = {cfg.iwae_k}, in {res['iwae_seconds']:.1f} s" if cfg.iwae_k else ''))
+          + (f"\nNLL {res['nll']:.2f} ± {res['nll_sem']:.2f} nats ({res['bpd']:.4f} bits/dim) by the IWAE bound, k = {cfg.iwae_k}, in {res['iwae_seconds']:.1f} s" if cfg.iwae_k else ''))
     return res
 
 

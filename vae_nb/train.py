@@ -14,7 +14,7 @@ import torch
 from fastcore.basics import patch
 
 from .core import GIVEN, bf16_native, pick_device, run_command
-from .data import Batches, get_dataset, DATASETS
+from .data import Batches, get_dataset, dataset_spec, DATASETS
 from .model import ARCHS, MAX_PARAMS, SPEC_VERSION, CheckpointError, build_model, load_checkpoint, state_mismatch
 from .loss import LIKELIHOODS, VAEObjective, get_likelihood
 from .learner import Callback, DataLoaders, Learner, adam, DeviceCB, OneCycleLR, ProgressCB
@@ -200,7 +200,7 @@ def model_spec(self:TrainConfig) -> dict:
     args = {k: getattr(self, k) for k in inspect.signature(cls).parameters if k != 'output' and hasattr(self, k)}
     args.update(output=get_likelihood(self.likelihood).output)
     return dict(version=SPEC_VERSION, arch=dict(name=self.arch, **args), likelihood=dict(name=self.likelihood),
-                dataset=dict(name=self.dataset), kl_weight=self.run_kl_weight())
+                dataset=dataset_spec(self.dataset), kl_weight=self.run_kl_weight())
 
 
 # %% ../nbs/08_train.ipynb #97d57817
