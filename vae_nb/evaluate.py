@@ -137,6 +137,7 @@ class EvalConfig:
     ckpt:str|None=None # Checkpoint (vae_nb's or the reference's); default: the pretrained model
     model:str|None=None # A pretrained model by name (a name in PRETRAINED) instead of --ckpt
     split:str='test' # test, valid or train
+    quality:bool=False # Score prior samples against the test images instead, on the dataset's classifier: FID, KID, precision, recall, Inception Score, class histogram, and the floor real training images set (N: --n_images, default 10,000)
     iwae_k:int|None=None # Also the NLL by the importance-weighted bound with this many samples per image (5000: the papers')
     n_images:int|None=None # Evaluate on the split's first N images only
     json:bool=False # Print the metrics as JSON
@@ -158,6 +159,7 @@ class EvalConfig:
         if self.model is not None and self.ckpt is not None: raise ValueError("give --model or --ckpt, not both")
         if self.model is not None and self.model not in PRETRAINED: raise ValueError(f"unknown --model {self.model!r}: use one of {', '.join(PRETRAINED)}")
         if self.iwae_k is not None and not 1 <= self.iwae_k <= 100_000: raise ValueError(f"iwae_k must be from 1 to 100000, got {self.iwae_k}")
+        if self.quality and self.iwae_k: raise ValueError("--quality scores samples, --iwae_k the likelihood: give one at a time")
         if self.n_images is not None and self.n_images < 1: raise ValueError(f"n_images must be positive, got {self.n_images}")
         pick_device(self.device)
         return self
@@ -179,6 +181,20 @@ def _iwae_resumable(model, images, cfg:EvalConfig) -> dict:
     if own: path.unlink(missing_ok=True)  # the results are printed; the file was only for going on
     return res
 
+# %% ../nbs/09_evaluate.ipynb #c0006f4d
+def _quality(model, name:str, cfg:EvalConfig) -> dict:
+    "`vae_eval --quality`: the sample-quality chapter's scores of `model`, printed as JSON or as lines."
+    from vae_nb.quality import sample_quality  # the quality chapter, which comes after this one, holds the classifier and the metrics
+    if cfg.split != 'test': raise ValueError("--quality scores samples against the test images: leave --split out")
+    n = cfg.n_images or min(10_000, len(get_dataset(model.spec['dataset']['name']).splits(cfg.data_dir, sample=cfg.sample)['test'][0]))
+    res = dict(checkpoint=name, **sample_quality(model, n, seed=cfg.seed, data_dir=cfg.data_dir, sample=cfg.sample))
+    line = lambda m: (f"FID {m['fid']:.3f}  KID {m['kid']:.4f} ± {m['kid_std']:.4f}  precision {m['precision']:.3f}  recall {m['recall']:.3f}  "
+                      f"IS {m['inception_score']:.2f}  classes {m['classes']}")
+    print(dumps(res, indent=2) if cfg.json else
+          f"{name}: {res['n']:,} samples against {res['n']:,} test images of {res['dataset']} ({res['protocol']}), in {res['seconds']:.0f} s\n"
+          f"  samples: {line(res['samples'])}\n  floor (training images): {line(res['floor'])}")
+    return res
+
 # %% ../nbs/09_evaluate.ipynb #34fbc9d6
 def evaluate_checkpoint(cfg:EvalConfig|None=None, # What to evaluate
                         **kwargs # Or some fields of `EvalConfig`
@@ -189,10 +205,11 @@ def evaluate_checkpoint(cfg:EvalConfig|None=None, # What to evaluate
     model = load_model(cfg.ckpt, dev) if cfg.ckpt is not None else load_pretrained(cfg.model or 'reference', device=dev)
     ds = get_dataset(model.spec['dataset']['name'])
     if not cfg.sample: check_same_split(model.spec['dataset'])  # never scored on images it trained on
+    name = str(cfg.ckpt) if cfg.ckpt is not None else f"pretrained {cfg.model or 'reference'}"
+    if cfg.quality: return _quality(model, name, cfg)
     images = ds.splits(cfg.data_dir, sample=cfg.sample)[cfg.split][0][:cfg.n_images]
     kl_weight = model.spec['kl_weight'] if cfg.kl_weight is None else cfg.kl_weight
     m = evaluate(model, images, kl_weight, seed=cfg.seed)
-    name = str(cfg.ckpt) if cfg.ckpt is not None else f"pretrained {cfg.model or 'reference'}"
     res = dict(checkpoint=name, dataset=ds.name, split=cfg.split, n_images=len(images),
                protocol='the shipped sample' if cfg.sample else SPLIT_PROTOCOLS.get(getattr(ds, 'split', None), 'as the dataset splits it'), kl_weight=kl_weight, **m)
     if cfg.iwae_k:
