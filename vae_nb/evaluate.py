@@ -61,9 +61,9 @@ def _digest(*parts) -> str:
         else: h.update(repr(p).encode())
     return h.hexdigest()[:16]
 
-def iwae_key(model, images, k, bs, chunk, seed, bf16) -> str:
+def iwae_key(model, images, k, bs, chunk, seed, bf16, compile=False) -> str:
     "What an IWAE evaluation is of, as a hash: the model's weights, the images and the settings that change its draws."
-    return _digest(*model.state_dict().values(), raw_images(images), k, bs, chunk, seed, bf16)
+    return _digest(*model.state_dict().values(), raw_images(images), k, bs, chunk, seed, bf16, *(['compile'] if compile else []))  # the same key as before compile existed
 
 def iwae_cache() -> Path:
     "Where `vae_eval` keeps an IWAE evaluation's partial results: `$XDG_CACHE_HOME/vae_nb/iwae` (default `~/.cache/vae_nb/iwae`)."
@@ -89,7 +89,8 @@ def iwae_nll(model:torch.nn.Module, # A trained VAE whose likelihood has `log_pr
              seed:int=0, # Seed of the draws
              progress:bool=False, # A progress bar, with the time left
              bf16:bool=False, # Decode the draws under bfloat16 autocast (faster where the hardware has it; the log-probabilities stay fp32)
-             partial:str|Path|None=None # A file that keeps each finished batch; a run that finds it goes on from there
+             partial:str|Path|None=None, # A file that keeps each finished batch; a run that finds it goes on from there
+             compile:bool=False # Decode with `torch.compile`d decoder (a C++ compiler on a CPU; a minute or two to start, then faster)
             ) -> dict:
     "NLL (nats per image, with its standard error over images) and bits/dim by the importance-weighted bound with `k` samples; the ELBO beside it."
     if not isinstance(k, int) or k < 1: raise ValueError(f"k must be a positive integer, got {k!r}")
@@ -99,12 +100,13 @@ def iwae_nll(model:torch.nn.Module, # A trained VAE whose likelihood has `log_pr
         raise ValueError(f"the {lik.name} likelihood is not a distribution of the pixels (it has no log_prob), so it gives no NLL; train with --likelihood bernoulli")
     to_model, p = get_dataset(model.spec['dataset']['name']).to_model, next(model.parameters())
     g, was_training, start = torch.Generator().manual_seed(seed), model.training, time.perf_counter()
-    key = iwae_key(model, images, k, bs, chunk, seed, bf16) if partial is not None else None
+    key = iwae_key(model, images, k, bs, chunk, seed, bf16, compile) if partial is not None else None
     state = _load_partial(Path(partial), key) if partial is not None else None
     lls, elbos, before = (list(state['ll'].split(bs)), list(state['elbo'].split(bs)), state['seconds']) if state else ([], [], 0.0)
     if state: g.set_state(state['rng'])
     model.eval()
-    net = copy.deepcopy(model).to(memory_format=torch.channels_last) if p.device.type == 'cpu' else model  # a CPU's convolutions are faster so
+    net = copy.deepcopy(model).to(memory_format=torch.channels_last) if p.device.type == 'cpu' or compile else model  # a CPU's convolutions are faster so
+    if compile: net.decoder = torch.compile(net.decoder, dynamic=False)  # fused kernels; a batch's last, smaller step compiles once more
     cast = torch.autocast(p.device.type, dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
     done = sum(map(len, lls))
     try:
@@ -147,6 +149,7 @@ class EvalConfig:
     seed:int=0 # Seed of the z noise
     device:str='auto' # cpu, cuda, mps or auto
     bf16:bool=False # With --iwae_k: decode the draws under bfloat16 autocast (faster where the hardware has it)
+    compile:bool=False # With --iwae_k: decode with torch.compile (on a CPU it needs a C++ compiler, and a minute or two to start)
     partial:str|None=None # With --iwae_k: a file that keeps each finished batch, so that the same command goes on after an interruption (default: one in ~/.cache/vae_nb/iwae, removed when done)
 
     def check(self):
@@ -169,12 +172,12 @@ class EvalConfig:
 def _iwae_resumable(model, images, cfg:EvalConfig) -> dict:
     "`iwae_nll` as `vae_eval` runs it: a bar where stderr is a terminal, each batch kept in a file, the run going on from it."
     own, bs, chunk = cfg.partial is None, 100, 4000  # iwae_nll's defaults
-    key = iwae_key(model, images, cfg.iwae_k, bs, chunk, cfg.seed, cfg.bf16)
+    key = iwae_key(model, images, cfg.iwae_k, bs, chunk, cfg.seed, cfg.bf16, cfg.compile)
     path = Path(cfg.partial) if not own else iwae_cache()/f"{key}.pt"  # named after what it holds: another model gets another file
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists() and (st := _load_partial(path, key)):
         print(f"going on from {path}: {len(st['ll']):,} of {len(images):,} images done", file=sys.stderr)
-    try: res = iwae_nll(model, images, cfg.iwae_k, bs, chunk, cfg.seed, progress=sys.stderr.isatty(), bf16=cfg.bf16, partial=path)
+    try: res = iwae_nll(model, images, cfg.iwae_k, bs, chunk, cfg.seed, progress=sys.stderr.isatty(), bf16=cfg.bf16, partial=path, compile=cfg.compile)
     except KeyboardInterrupt:
         if path.exists(): print(f"the finished batches are kept in {path}: run the same command to go on", file=sys.stderr)
         raise
@@ -214,7 +217,7 @@ def evaluate_checkpoint(cfg:EvalConfig|None=None, # What to evaluate
                protocol='the shipped sample' if cfg.sample else SPLIT_PROTOCOLS.get(getattr(ds, 'split', None), 'as the dataset splits it'), kl_weight=kl_weight, **m)
     if cfg.iwae_k:
         nll = _iwae_resumable(model, images, cfg)
-        res.update(nll=nll['nll'], nll_sem=nll['nll_sem'], bpd=nll['bpd'], iwae_k=cfg.iwae_k, iwae_seconds=nll['seconds'], iwae_bf16=cfg.bf16)
+        res.update(nll=nll['nll'], nll_sem=nll['nll_sem'], bpd=nll['bpd'], iwae_k=cfg.iwae_k, iwae_seconds=nll['seconds'], iwae_bf16=cfg.bf16, iwae_compile=cfg.compile)
         if hasattr(ds, 'seed'): res[f'{cfg.split}_binarization_seed'] = ds.seed + (cfg.split == 'test')
     r = next(iter(m)); R = r.upper()  # the reconstruction term's name (mse for Gaussian pixels)
     print(dumps(res, indent=2) if cfg.json else

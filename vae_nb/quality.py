@@ -14,7 +14,7 @@ import torch.nn.functional as F
 import scipy.linalg
 
 from .core import atomic_write, check_seed, cpu_model, dumps, pick_device
-from .data import Batches, binarize, official_splits, get_dataset
+from .data import Batches, binarize, check_same_split, official_splits, get_dataset
 from .model import sample_images
 from .learner import Callback, DataLoaders, Learner, OneCycleLR, ProgressCB, adam
 
@@ -214,6 +214,7 @@ def sample_quality(model, # A trained VAE
                   ) -> dict:
     "FID, KID, precision, recall, Inception Score and the class histogram of `n` samples against `n` test images, with the floor of real training images."
     start, name = time.perf_counter(), model.spec['dataset']['name']
+    if not sample: check_same_split(model.spec['dataset'])  # never against test images it trained on
     ds, clf = get_dataset(name), classifier or load_classifier(name)
     s = ds.splits(data_dir, sample=sample)
     if not isinstance(n, int) or isinstance(n, bool) or not 2 <= n <= len(s['test'][0]):
