@@ -67,12 +67,13 @@ def main():
     env = dict(os.environ, MPLBACKEND='Agg')
     if find_mnist() is None: print("note: the full MNIST was not found (set VAE_NB_DATA): notebooks run on the shipped sample")
     rec = json.loads(Path(a.save).read_text()) if Path(a.save).exists() else {}
+    load = os.getloadavg()[0]  # other work on the machine makes every figure slower: recorded beside them
     with tempfile.TemporaryDirectory(prefix='vae_nb-bench-') as tmp:
         tmp = Path(tmp)
         if not a.skip_notebooks: rec.setdefault('notebooks', {}).update(notebooks(a.notebooks, tmp, env))
         if not a.skip_commands: rec['commands'] = commands(tmp, env)
     flags = cpu_flags()
-    rec.update(cpu_model=cpu_model(), cpu_features=[f for f in FEATURES if f in flags], bf16_native=bf16_native('cpu'),
+    rec.update(load_before=round(load, 2), cpu_model=cpu_model(), cpu_features=[f for f in FEATURES if f in flags], bf16_native=bf16_native('cpu'),
                threads=torch.get_num_threads(), full_mnist=find_mnist() is not None, torch=torch.__version__, date=time.strftime('%Y-%m-%d'),
                python=platform.python_version())
     atomic_write(a.save, dumps(rec, indent=1) + '\n')
