@@ -79,6 +79,27 @@ def _load_partial(path:Path, key:str) -> dict|None:
                          "remove it, or give another file")
     return state
 
+
+# %% ../nbs/09_evaluate.ipynb #c39a1484
+def _save_partial(path, key:str, lls:list, elbos:list, g:torch.Generator, seconds:float):
+    "The finished batches' results and the generator's state after them, atomically."
+    buf = io.BytesIO()
+    torch.save(dict(key=key, ll=torch.cat(lls), elbo=torch.cat(elbos), rng=g.get_state(), seconds=seconds), buf)
+    atomic_write(path, buf.getvalue())
+
+def _batch_bound(model, net, lik, x, k:int, chunk:int, g, cast, bar) -> tuple:
+    "Per-image log-likelihood bound and ELBO of one batch of model-scale images `x`, `k` draws each, `chunk` decodes a step."
+    B = len(x)
+    mu, log_var = model.encode(x)
+    acc, lw_sum, kc = torch.full((B,), -math.inf, dtype=torch.float64, device=x.device), torch.zeros(B, dtype=torch.float64, device=x.device), max(1, chunk//B)
+    for j in range(0, k, kc):
+        n = min(kc, k - j)
+        with cast: out, log_ratio = posterior_draws(net, mu, log_var, n, g)
+        lw = (lik.log_prob(out.float(), x.repeat(n, 1, 1, 1)).view(n, B) + log_ratio).double()
+        acc, lw_sum = torch.logaddexp(acc, torch.logsumexp(lw, 0)), lw_sum + lw.sum(0)
+        bar.update(n*B)
+    return (acc - math.log(k)).cpu(), (lw_sum/k).cpu()
+
 # %% ../nbs/09_evaluate.ipynb #fee5b644
 @torch.no_grad()
 def iwae_nll(model:torch.nn.Module, # A trained VAE whose likelihood has `log_prob`
@@ -103,29 +124,17 @@ def iwae_nll(model:torch.nn.Module, # A trained VAE whose likelihood has `log_pr
     key = iwae_key(model, images, k, bs, chunk, seed, bf16, compile) if partial is not None else None
     state = _load_partial(Path(partial), key) if partial is not None else None
     lls, elbos, before = (list(state['ll'].split(bs)), list(state['elbo'].split(bs)), state['seconds']) if state else ([], [], 0.0)
-    if state: g.set_state(state['rng'])
-    model.eval()
+    if state: g.set_state(state['rng'])  # the draws go on where the file's last batch left them
     net = copy.deepcopy(model).to(memory_format=torch.channels_last) if p.device.type == 'cpu' or compile else model  # a CPU's convolutions are faster so
     if compile: net.decoder = torch.compile(net.decoder, dynamic=False)  # fused kernels; a batch's last, smaller step compiles once more
     cast = torch.autocast(p.device.type, dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
-    done = sum(map(len, lls))
+    done = sum(map(len, lls)); model.eval()
     try:
         with tqdm(total=len(images)*k, initial=done*k, desc=f'IWAE k={k}', unit='draw', unit_scale=True, disable=not progress, leave=False) as bar:
             for i in range(done, len(images), bs):
-                x = to_model(images[i:i+bs].to(p.device)); B = len(x)
-                mu, log_var = model.encode(x)
-                acc, lw_sum, kc = torch.full((B,), -math.inf, dtype=torch.float64, device=p.device), torch.zeros(B, dtype=torch.float64, device=p.device), max(1, chunk//B)
-                for j in range(0, k, kc):
-                    n = min(kc, k - j)
-                    with cast: out, log_ratio = posterior_draws(net, mu, log_var, n, g)
-                    lw = (lik.log_prob(out.float(), x.repeat(n, 1, 1, 1)).view(n, B) + log_ratio).double()
-                    acc, lw_sum = torch.logaddexp(acc, torch.logsumexp(lw, 0)), lw_sum + lw.sum(0)
-                    bar.update(n*B)
-                lls.append((acc - math.log(k)).cpu()); elbos.append((lw_sum/k).cpu())
-                if partial is not None:  # this batch's results and the generator's state after it, atomically
-                    buf = io.BytesIO()
-                    torch.save(dict(key=key, ll=torch.cat(lls), elbo=torch.cat(elbos), rng=g.get_state(), seconds=before + time.perf_counter() - start), buf)
-                    atomic_write(partial, buf.getvalue())
+                ll, elbo = _batch_bound(model, net, lik, to_model(images[i:i+bs].to(p.device)), k, chunk, g, cast, bar)
+                lls.append(ll); elbos.append(elbo)
+                if partial is not None: _save_partial(partial, key, lls, elbos, g, before + time.perf_counter() - start)
     finally: model.train(was_training)
     ll, elbo = torch.cat(lls), torch.cat(elbos)
     n_pix, sem = images[0].numel(), (ll.std().item()/math.sqrt(len(ll)) if len(ll) > 1 else math.nan)
