@@ -341,11 +341,12 @@ def resume_settings(cfg:TrainConfig # Settings with `resume`
     lr = cfg.lr if _given(cfg, 'lr') else saved.lr
     if lr != saved.lr:
         print(f"note: resuming with lr {lr:g} instead of the run's {saved.lr:g}: from here on the run differs from an uninterrupted one", file=sys.stderr)
-    if saved.lr_schedule == 'onecycle' and cfg.epochs != saved.epochs:
-        print(f"note: the run's one-cycle schedule spans {counted(saved.epochs, 'epoch')}; resuming with --epochs {cfg.epochs} "
-              f"stretches it over {cfg.epochs}: from here on the run differs from an uninterrupted one", file=sys.stderr)
+    epochs = cfg.epochs if _given(cfg, 'epochs') else saved.epochs
+    if saved.lr_schedule == 'onecycle' and epochs != saved.epochs:
+        print(f"note: the run's one-cycle schedule spans {counted(saved.epochs, 'epoch')}; resuming with --epochs {epochs} "
+              f"stretches it over {epochs}: from here on the run differs from an uninterrupted one", file=sys.stderr)
     taken = {k: getattr(cfg, k) for k in ('data_dir', 'save_every') if _given(cfg, k)}
-    cfg = dataclasses.replace(saved, epochs=cfg.epochs, device=cfg.device, threads=cfg.threads, cuda_graph=cfg.cuda_graph, resume=cfg.resume, lr=lr, overwrite=cfg.overwrite,
+    cfg = dataclasses.replace(saved, epochs=epochs, device=cfg.device, threads=cfg.threads, cuda_graph=cfg.cuda_graph, resume=cfg.resume, lr=lr, overwrite=cfg.overwrite,
                               out=cfg.out or str(Path(cfg.resume).parent), progress=cfg.progress, quiet=cfg.quiet, **taken)
     check_resume(cfg, ckpt['epoch'])
     return cfg, ckpt
