@@ -47,7 +47,7 @@ def evaluate(model:torch.nn.Module, # The model to evaluate
     objective = VAEObjective(_scoring_likelihood(model, likelihood), spec['kl_weight'] if kl_weight is None else kl_weight)
     was_training = model.training
     learn = Learner(model, DataLoaders(None), objective, cbs=[VAEMetrics(), ValidationNoise(seed)], opt_func=None)
-    metrics = learn.validate(Batches(images, bs=bs, device=p.device, transform=get_dataset(spec['dataset']['name']).to_model))
+    metrics = learn.validate(Batches(images, bs=bs, device=p.device, transform=get_dataset(spec['dataset']).to_model))
     model.train(was_training)
     return dict(metrics)
 
@@ -119,7 +119,7 @@ def iwae_nll(model:torch.nn.Module, # A trained VAE whose likelihood has `log_pr
     lik = get_likelihood(model.spec['likelihood']['name'])
     if not hasattr(lik, 'log_prob'):
         raise ValueError(f"the {lik.name} likelihood is not a distribution of the pixels (it has no log_prob), so it gives no NLL; train with --likelihood bernoulli")
-    to_model, p = get_dataset(model.spec['dataset']['name']).to_model, next(model.parameters())
+    to_model, p = get_dataset(model.spec['dataset']).to_model, next(model.parameters())
     g, was_training, start = torch.Generator().manual_seed(seed), model.training, time.perf_counter()
     key = iwae_key(model, images, k, bs, chunk, seed, bf16, compile) if partial is not None else None
     state = _load_partial(Path(partial), key) if partial is not None else None
@@ -198,7 +198,7 @@ def _quality(model, name:str, cfg:EvalConfig) -> dict:
     "`vae_eval --quality`: the sample-quality chapter's scores of `model`, printed as JSON or as lines."
     from vae_nb.quality import sample_quality  # the quality chapter, which comes after this one, holds the classifier and the metrics
     if cfg.split != 'test': raise ValueError("--quality scores samples against the test images: leave --split out")
-    n = cfg.n_images or min(10_000, len(get_dataset(model.spec['dataset']['name']).splits(cfg.data_dir, sample=cfg.sample)['test'][0]))
+    n = cfg.n_images or min(10_000, len(get_dataset(model.spec['dataset']).splits(cfg.data_dir, sample=cfg.sample)['test'][0]))
     res = dict(checkpoint=name, **sample_quality(model, n, seed=cfg.seed, data_dir=cfg.data_dir, sample=cfg.sample))
     line = lambda m: (f"FID {m['fid']:.3f}  KID {m['kid']:.4f} ± {m['kid_std']:.4f}  precision {m['precision']:.3f}  recall {m['recall']:.3f}  "
                       f"IS {m['inception_score']:.2f}  classes {m['classes']}")
@@ -215,7 +215,7 @@ def evaluate_checkpoint(cfg:EvalConfig|None=None, # What to evaluate
     cfg = (EvalConfig(**kwargs) if cfg is None else dataclasses.replace(cfg, **kwargs)).check()
     dev = pick_device(cfg.device)
     model = load_model(cfg.ckpt, dev) if cfg.ckpt is not None else load_pretrained(cfg.model or 'reference', device=dev)
-    ds = get_dataset(model.spec['dataset']['name'])
+    ds = get_dataset(model.spec['dataset'])
     if not cfg.sample: check_same_split(model.spec['dataset'])  # never scored on images it trained on
     name = str(cfg.ckpt) if cfg.ckpt is not None else f"pretrained {cfg.model or 'reference'}"
     if cfg.quality: return _quality(model, name, cfg)

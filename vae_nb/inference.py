@@ -42,14 +42,14 @@ def interpolate(model:VAE, # A trained VAE
     for x, name in ((x0, 'x0'), (x1, 'x1')):
         if getattr(x, 'ndim', None) != 3: raise ValueError(f"{name} must be one image [1, 28, 28], got {list(x.shape) if hasattr(x, 'shape') else type(x).__name__}")
     pair, p = torch.cat([raw_images(x[None], name) for x, name in ((x0, 'x0'), (x1, 'x1'))]), next(model.parameters())
-    mu = model.encode(get_dataset(model.spec['dataset']['name']).to_model(pair.to(p.device)))[0].cpu().double()
+    mu = model.encode(get_dataset(model.spec['dataset']).to_model(pair.to(p.device)))[0].cpu().double()
     t = torch.linspace(0, 1, steps, dtype=torch.float64)
     z = slerp(mu[0], mu[1], t) if spherical else torch.lerp(mu[0], mu[1], t[:, None])
     return torch.cat([model.decode(c.to(p.device, p.dtype)).cpu() for c in z.split(CHUNK)])
 
 
 # %% ../nbs/10_inference.ipynb #10e64fca
-def image_png(images:torch.Tensor, # Model-scale images `[N,1,H,W]`
+def image_png(images:torch.Tensor, # Model-scale images `[N,1,H,W]`, or `[N,3,H,W]` in colour
               ncols:int=8, # Images per row
               scale:int=4, # Nearest-neighbour upscaling
               row_labels:list|None=None, # A label for each row of the grid, written to its left
@@ -57,19 +57,19 @@ def image_png(images:torch.Tensor, # Model-scale images `[N,1,H,W]`
              ) -> bytes:
     "PNG bytes of a grid of `images`, with optional row labels and title."
     grid = make_grid(to_image(images), nrow=ncols, padding=2, pad_value=1.0)
-    arr = (grid[0]*255).round().to(torch.uint8).numpy()
-    img = Image.fromarray(arr, mode='L')
+    mode = 'L' if images.shape[1] == 1 else 'RGB'
+    img = Image.fromarray((grid[:1] if mode == 'L' else grid).mul(255).round().to(torch.uint8).permute(1, 2, 0).squeeze(-1).numpy())
     img = img.resize((img.width*scale, img.height*scale), Image.NEAREST)
     if row_labels or title:
         font, draw = ImageFont.load_default(), ImageDraw.Draw(img)
         width = lambda t: int(draw.textlength(t, font=font))
         left = max(map(width, row_labels)) + 12 if row_labels else 0
         top = 22 if title else 0
-        page = Image.new('L', (max(img.width + left, width(title or '') + left + 8), img.height + top), 255)  # wide enough for the title
+        page = Image.new(mode, (max(img.width + left, width(title or '') + left + 8), img.height + top), 'white')  # wide enough for the title
         page.paste(img, (left, top))
         d, row_h = ImageDraw.Draw(page), img.height/math.ceil(len(images)/ncols)
-        if title: d.text((left + 4, 5), title, fill=0, font=font)
-        for r, label in enumerate(row_labels or []): d.text((4, top + (r + 0.5)*row_h - 6), label, fill=0, font=font)
+        if title: d.text((left + 4, 5), title, fill='black', font=font)
+        for r, label in enumerate(row_labels or []): d.text((4, top + (r + 0.5)*row_h - 6), label, fill='black', font=font)
         img = page
     buf = io.BytesIO(); img.save(buf, format='PNG')
     return buf.getvalue()
@@ -116,7 +116,7 @@ def render(model:VAE, args:InferConfig) -> dict:
         files['samples.png'] = image_png(sample_images(model, args.n, args.temperature, args.seed), ncols=min(args.n, 16),
                                          title=f"{args.n} prior samples, temperature {args.temperature:g}, seed {args.seed}")
     if args.reconstruct is not None or args.interpolate is not None:
-        ds = get_dataset(model.spec['dataset']['name'])
+        ds = get_dataset(model.spec['dataset'])
         if args.data_dir is not None and not args.sample and not ds.found(args.data_dir):  # a folder named, but wrong: say so
             ds.splits(args.data_dir, download=False)
         use_sample = args.sample or not ds.found(args.data_dir)

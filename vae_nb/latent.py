@@ -30,7 +30,7 @@ def encode_split(model:VAE, # A trained VAE
                 ) -> dict:
     "Posterior means `mu`, log-variances `log_var` and one draw `z` for every image, each `[N,D]`."
     p, g = next(model.parameters()), torch.Generator().manual_seed(seed)
-    to_model = get_dataset(model.spec['dataset']['name']).to_model
+    to_model = get_dataset(model.spec['dataset']).to_model
     mus, lvs = zip(*[model.encode(to_model(images[i:i+bs].to(p.device))) for i in range(0, len(images), bs)])
     mu, log_var = torch.cat(mus).cpu(), torch.cat(lvs).cpu()
     z = mu + (0.5*log_var).exp()*torch.randn(mu.shape, generator=g)
@@ -138,12 +138,12 @@ def likelihood(model:VAE, # A trained VAE
               ) -> dict|list:
     "ELBO and IWAE bound of log p(x), in nats per image ([-1, 1] scale) and bits/dim ([0, 256) scale); a list of them for a list of σ."
     if model.spec['likelihood']['name'] != 'gaussian': raise ValueError(f"likelihood() scores Gaussian pixels; this model's likelihood is {model.spec['likelihood']['name']!r}")
-    sigmas = list(sigma) if isinstance(sigma, (list, tuple)) else [sigma or implied_sigma(model.spec['kl_weight'])]
     if not isinstance(k, int) or k <= 0: raise ValueError(f"k must be a positive integer, got {k!r}")
     if len(images) == 0: raise ValueError("no images")
+    sigmas = list(sigma) if isinstance(sigma, (list, tuple)) else [sigma or implied_sigma(model.spec['kl_weight'], images[0].numel())]
     if any(s <= 0 for s in sigmas): raise ValueError(f"sigma must be positive, got {sigma!r}")
     p, g = next(model.parameters()), torch.Generator().manual_seed(seed)
-    to_model = get_dataset(model.spec['dataset']['name']).to_model
+    to_model = get_dataset(model.spec['dataset']).to_model
     # On a CPU the decoder runs about twice as fast on channels-last activations: use a copy, leave `model` as it is
     if p.device.type == 'cpu': model = copy.deepcopy(model).to(memory_format=torch.channels_last)
     bs = bs or max(1, 1_000//k)

@@ -15,15 +15,15 @@ import torch.nn.functional as F
 from fastcore.basics import patch
 
 from .core import atomic_write, check_seed
-from .data import get_dataset, DATASETS
+from .data import get_dataset, DATASETS, IMAGE_SIZES
 from .loss import get_likelihood, LIKELIHOODS
 
 # %% auto #0
 __all__ = ['OUTPUTS', 'SPEC_VERSION', 'MAX_IMAGES', 'CHUNK', 'ARCHS', 'MAX_PARAMS', 'PRETRAINED', 'Encoder', 'Decoder', 'kernels',
-           'default_spec', 'BaseVAE', 'VAE', 'posterior_draws', 'raw_images', 'sample_images', 'reconstruct',
-           'save_checkpoint', 'CheckpointError', 'load_checkpoint', 'config_from_state', 'model_spec', 'check_spec',
-           'build_model', 'state_mismatch', 'check_weights', 'load_model', 'ResBlock', 'ResEncoder', 'ResDecoder',
-           'ResVAE', 'load_pretrained']
+           'default_spec', 'image_args', 'image_shape', 'BaseVAE', 'VAE', 'posterior_draws', 'raw_images',
+           'sample_images', 'reconstruct', 'save_checkpoint', 'CheckpointError', 'load_checkpoint', 'config_from_state',
+           'model_spec', 'check_spec', 'build_model', 'state_mismatch', 'check_weights', 'load_model', 'ResBlock',
+           'ResEncoder', 'ResDecoder', 'ResVAE', 'load_pretrained']
 
 # %% ../nbs/03_model.ipynb #dd4f44c5
 def _check_positive(**kw):
@@ -34,20 +34,22 @@ def _check_positive(**kw):
 
 # %% ../nbs/03_model.ipynb #f8285f74
 class Encoder(nn.Module):
-    "Image `[B,1,28,28]` to the posterior's mean and log-variance, each `[B,z_dim]`."
+    "Image `[B,1,28,28]` (or `[B,C,S,S]`) to the posterior's mean and log-variance, each `[B,z_dim]`."
     def __init__(self, z_dim:int=64, # Size of the latent
                  channels:tuple=(32, 64, 64, 64), # Widths of the four hidden convolutions
-                 slope:float=0.01): # LeakyReLU's negative slope
+                 slope:float=0.01, # LeakyReLU's negative slope
+                 in_channels:int=1, # Colour channels of the images: 1 grey, 3 RGB
+                 image_size:int=28): # Their side: 28 or 32 (2x2 after the four), 64 (4x4 after the four, then a 4x4 kernel)
         super().__init__()
         _check_positive(z_dim=z_dim, channels=channels)
         if len(channels) != 4: raise ValueError(f"channels must have 4 widths, got {channels!r}")
-        layers, c_in = OrderedDict(), 1
+        layers, c_in = OrderedDict(), in_channels
         for i, c in enumerate(channels):
             layers[f'conv2d_{2*i}'] = nn.Conv2d(c_in, c, 3, stride=2, padding=1)
             layers[f'leakyrelu_{2*i+1}'] = nn.LeakyReLU(slope)
             c_in = c
         self.conv_net = nn.Sequential(layers)
-        self.conv_out = nn.Conv2d(c_in, 2*z_dim, 3, stride=2, padding=1)
+        self.conv_out = nn.Conv2d(c_in, 2*z_dim, 4) if image_size == 64 else nn.Conv2d(c_in, 2*z_dim, 3, stride=2, padding=1)
         self.z_dim = z_dim
 
     def forward_layers(self, x):
@@ -65,19 +67,21 @@ OUTPUTS = dict(tanh=nn.Tanh, logits=nn.Identity)  # the decoder's last activatio
 
 # %% ../nbs/03_model.ipynb #e0c88790
 class Decoder(nn.Module):
-    "Latent `[B,z_dim]` to an image `[B,1,28,28]`: in [-1, 1] with the `tanh` output, or logits."
+    "Latent `[B,z_dim]` to an image `[B,1,28,28]` (or `[B,C,S,S]`): in [-1, 1] with the `tanh` output, or logits."
     fp32_layers = ('convtranspose2d_2',)  # run in fp32 under autocast on a CPU: a kernel choice (see below), not part of the network
     def __init__(self, z_dim:int=64, # Size of the latent
                  channels:tuple=(64, 64, 64, 32), # Widths after `conv_in` and the three hidden layers
                  slope:float=0.01, # LeakyReLU's negative slope
-                 output:str='tanh'): # The last activation: a key of `OUTPUTS`
+                 output:str='tanh', # The last activation: a key of `OUTPUTS`
+                 out_channels:int=1, # Colour channels of the images: 1 grey, 3 RGB
+                 image_size:int=28): # Their side: 28 (1→2→4→7→14→28), 32 (…→8→16→32) or 64 (1→4→8→…→64)
         super().__init__()
         _check_positive(z_dim=z_dim, channels=channels)
         if len(channels) != 4: raise ValueError(f"channels must have 4 widths, got {channels!r}")
         if output not in OUTPUTS: raise ValueError(f"output must be one of {', '.join(OUTPUTS)}, got {output!r}")
-        self.conv_in = nn.ConvTranspose2d(z_dim, channels[0], 4, stride=2, padding=1)
-        layers, sizes = OrderedDict(), (4, 3, 4, 4)
-        for i, (c_in, c_out, k) in enumerate(zip(channels, list(channels[1:]) + [1], sizes)):
+        self.conv_in = nn.ConvTranspose2d(z_dim, channels[0], 4) if image_size == 64 else nn.ConvTranspose2d(z_dim, channels[0], 4, stride=2, padding=1)
+        layers, sizes = OrderedDict(), (4, 3, 4, 4) if image_size == 28 else (4, 4, 4, 4)
+        for i, (c_in, c_out, k) in enumerate(zip(channels, list(channels[1:]) + [out_channels], sizes)):
             layers[f'convtranspose2d_{2*i}'] = nn.ConvTranspose2d(c_in, c_out, k, stride=2, padding=1)
             layers[f'{"leakyrelu" if i < 3 else output}_{2*i+1}'] = nn.LeakyReLU(slope) if i < 3 else OUTPUTS[output]()
         self.conv_net = nn.Sequential(layers)
@@ -134,7 +138,7 @@ def forward_cpu(self:Encoder, x):
 @patch
 def forward_cpu(self:Decoder, z):
     "`forward_layers` with `conv_in` as a matrix product and the last layer as col2im."
-    w = self.conv_in.weight[:, :, 1:3, 1:3]                                           # a 1x1 input meets only these taps
+    w = self.conv_in.weight if self.conv_in.stride == (1, 1) else self.conv_in.weight[:, :, 1:3, 1:3]  # a 1x1 input meets only these taps
     h = torch.einsum('bd,dchw->bchw', z, w) + self.conv_in.bias.view(1, -1, 1, 1)
     h = self.conv_net[:-2](_like_weights(h, self.conv_net[0]))
     return self.conv_net[-1](_conv_transpose_as_fold(self.conv_net[-2], h))
@@ -163,13 +167,26 @@ def default_spec(arch_config:dict, # The network's arguments
                 dataset=dict(name='mnist'), kl_weight=0.001)
 
 # %% ../nbs/03_model.ipynb #2151a03e
-def _check_images(x:torch.Tensor):
-    "Refuse what the network would silently mis-read: another image size (it would still give 28x28 out) or integer pixels."
+def _check_images(x:torch.Tensor, shape:tuple=(1, 28, 28)):
+    "Refuse what the network would silently mis-read: another image size (it would still give its own size out) or integer pixels."
     if not isinstance(x, torch.Tensor): raise TypeError(f"the VAE takes a tensor of images, got {type(x).__name__}")
-    if x.dim() != 4 or tuple(x.shape[1:]) != (1, 28, 28):
-        raise ValueError(f"the VAE takes images of shape [B, 1, 28, 28], got {list(x.shape)}")
+    if x.dim() != 4 or tuple(x.shape[1:]) != tuple(shape):
+        raise ValueError(f"the VAE takes images of shape [B, {', '.join(map(str, shape))}], got {list(x.shape)}")
     if not x.is_floating_point():
         raise ValueError(f"the VAE takes float images in the model's scale, got {x.dtype}: scale uint8 images first (normalize(x) for MNIST)")
+
+def image_args(image_channels:int=1, # 1: grey, 3: RGB
+               image_size:int=28 # Side of the images: one of `IMAGE_SIZES`
+              ) -> dict:
+    "The image arguments a network's config records: none for 28x28 grey, MNIST's (its specs stay as they were), else both."
+    if image_channels not in (1, 3): raise ValueError(f"image_channels must be 1 (grey) or 3 (RGB), got {image_channels!r}")
+    if image_size not in IMAGE_SIZES: raise ValueError(f"image_size must be one of {', '.join(map(str, IMAGE_SIZES))}, got {image_size!r}")
+    return {} if (image_channels, image_size) == (1, 28) else dict(image_channels=image_channels, image_size=image_size)
+
+def image_shape(config:dict # A network's config
+               ) -> tuple:
+    "The `(C, H, W)` of a network's images, from its config: 28x28 grey where it names none."
+    return (config.get('image_channels', 1), config.get('image_size', 28), config.get('image_size', 28))
 
 
 # %% ../nbs/03_model.ipynb #b05ff926
@@ -185,13 +202,15 @@ class BaseVAE(nn.Module):
 
     @property
     def z_dim(self): return self.encoder.z_dim
+    @property
+    def image_shape(self): return image_shape(self.config)
 
 
 # %% ../nbs/03_model.ipynb #c6ff3eba
 @patch
 def encode(self:BaseVAE, x):
-    "The posterior's mean and log-variance for model-scale images `[B,1,28,28]`."
-    _check_images(x)
+    "The posterior's mean and log-variance for model-scale images `[B,1,28,28]` (or the model's `image_shape`)."
+    _check_images(x, self.image_shape)
     p = next(self.parameters())
     if x.dtype != p.dtype and not torch.is_autocast_enabled(x.device.type):
         raise ValueError(f"the VAE's weights are {p.dtype}, its images {x.dtype}: convert them with x.to({p.dtype})")
@@ -228,9 +247,12 @@ class VAE(BaseVAE):
                  enc_channels:tuple=(32, 64, 64, 64), # Encoder widths
                  dec_channels:tuple=(64, 64, 64, 32), # Decoder widths
                  slope:float=0.01, # LeakyReLU's negative slope
-                 output:str='tanh'): # The decoder's last activation (a key of `OUTPUTS`)
-        super().__init__(Encoder(z_dim, enc_channels, slope), Decoder(z_dim, dec_channels, slope, output),
-                         dict(z_dim=z_dim, enc_channels=list(enc_channels), dec_channels=list(dec_channels), slope=slope, output=output), 'reference')
+                 output:str='tanh', # The decoder's last activation (a key of `OUTPUTS`)
+                 image_channels:int=1, # 1: grey, 3: RGB
+                 image_size:int=28): # Side of the images: one of `IMAGE_SIZES`
+        image = image_args(image_channels, image_size)
+        super().__init__(Encoder(z_dim, enc_channels, slope, image_channels, image_size), Decoder(z_dim, dec_channels, slope, output, image_channels, image_size),
+                         dict(z_dim=z_dim, enc_channels=list(enc_channels), dec_channels=list(dec_channels), slope=slope, output=output, **image), 'reference')
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -271,16 +293,16 @@ def posterior_draws(model:VAE, # A VAE
 # %% ../nbs/03_model.ipynb #67c91af7
 MAX_IMAGES, CHUNK = 65_536, 1_000  # the most images one call decodes from draws (205 MB of float32), and images per decoder pass
 
-def raw_images(images, # uint8 images `[N,1,28,28]` as the dataset gives them (a tensor or a NumPy array)
+def raw_images(images, # uint8 images `[N,1,28,28]` (or `[N,C,H,W]`) as the dataset gives them (a tensor or a NumPy array)
                what:str='images' # What they are, for the messages
               ) -> torch.Tensor:
-    "`images` as a uint8 tensor `[N,1,28,28]`, or one line saying why they are not raw images."
+    "`images` as a uint8 tensor `[N,C,H,W]` (C 1 or 3), or one line saying why they are not raw images."
     if isinstance(images, np.ndarray): images = torch.from_numpy(images)
     if not isinstance(images, torch.Tensor): raise TypeError(f"{what} must be a uint8 tensor [N, 1, 28, 28], got {type(images).__name__}")
     if images.dtype != torch.uint8:
         raise TypeError(f"{what} must be uint8 pixels (0-255) as the dataset gives them, got {images.dtype}: "
                         f"model-scale images go to model.encode, other integers through .to(torch.uint8) once checked to be 0-255")
-    if images.dim() != 4 or tuple(images.shape[1:]) != (1, 28, 28): raise ValueError(f"{what} must be of shape [N, 1, 28, 28], got {list(images.shape)}")
+    if images.dim() != 4 or images.shape[1] not in (1, 3): raise ValueError(f"{what} must be of shape [N, C, H, W] (C 1 or 3; [N, 1, 28, 28] for MNIST), got {list(images.shape)}")
     return images
 
 
@@ -311,7 +333,7 @@ def reconstruct(model:VAE, # A trained VAE
     "Reconstructions of `images` through z = mu, model-scale, `CHUNK` images at a time."
     images, p = raw_images(images), next(model.parameters())
     if len(images) == 0: raise ValueError("no images to reconstruct")
-    to_model, mean = get_dataset(model.spec['dataset']['name']).to_model, get_likelihood(model.spec['likelihood']['name']).mean
+    to_model, mean = get_dataset(model.spec['dataset']).to_model, get_likelihood(model.spec['likelihood']['name']).mean
     return torch.cat([mean(model.decode(model.encode(to_model(x.to(p.device)))[0])).cpu() for x in images.split(CHUNK)])
 
 
@@ -410,7 +432,8 @@ def check_spec(spec:dict # A model spec, as `model_spec` returns
             raise CheckpointError(f"its {part} must be a dict with a name, such as {{'name': {next(iter(names))!r}}}, got {v!r:.80}")
         if v['name'] not in names: raise CheckpointError(f"unknown {part} {v['name']!r} in the checkpoint: this vae_nb has {', '.join(names)}")
     _number(spec['kl_weight'], lambda v: v >= 0, 'zero or more (and finite)', 'kl_weight')
-    lik, ds = get_likelihood(spec['likelihood']['name']), get_dataset(spec['dataset']['name'])
+    try: lik, ds = get_likelihood(spec['likelihood']['name']), get_dataset(spec['dataset'])
+    except (TypeError, ValueError) as e: raise CheckpointError(f"its dataset spec does not build ({str(e).splitlines()[0][:200]})") from None
     if getattr(lik, 'scale', None) and getattr(ds, 'scale', None) and tuple(lik.scale) != tuple(ds.scale):
         raise CheckpointError(f"likelihood {lik.name} models pixels in {list(lik.scale)}, but dataset {ds.name} gives {list(ds.scale)}")
     return _meta_network(spec, lik)
@@ -507,12 +530,12 @@ class ResBlock(nn.Module):
 # %% ../nbs/03_model.ipynb #a1297b78
 class ResEncoder(nn.Module):
     "Image `[B,1,28,28]` to mean and log-variance `[B,z_dim]`: stride-2 convolutions 28→14→7→4→2→1, a residual block after the first three."
-    def __init__(self, z_dim:int=64, channels:tuple=(32, 64, 128), slope:float=0.01):
+    def __init__(self, z_dim:int=64, channels:tuple=(32, 64, 128), slope:float=0.01, in_channels:int=1, image_size:int=28):
         super().__init__()
         c1, c2, c3 = channels
-        self.net = nn.Sequential(nn.Conv2d(1, c1, 3, 2, 1), ResBlock(c1, slope), nn.Conv2d(c1, c2, 3, 2, 1), ResBlock(c2, slope),
+        self.net = nn.Sequential(nn.Conv2d(in_channels, c1, 3, 2, 1), ResBlock(c1, slope), nn.Conv2d(c1, c2, 3, 2, 1), ResBlock(c2, slope),
                                  nn.Conv2d(c2, c3, 3, 2, 1), ResBlock(c3, slope), nn.LeakyReLU(slope), nn.Conv2d(c3, c3, 3, 2, 1),
-                                 nn.LeakyReLU(slope), nn.Conv2d(c3, 2*z_dim, 3, 2, 1))
+                                 nn.LeakyReLU(slope), nn.Conv2d(c3, 2*z_dim, 4) if image_size == 64 else nn.Conv2d(c3, 2*z_dim, 3, 2, 1))
         self.z_dim = z_dim
     def forward(self, x):
         h = self.net(x).flatten(1)
@@ -522,14 +545,15 @@ class ResEncoder(nn.Module):
 # %% ../nbs/03_model.ipynb #124c0c8a
 class ResDecoder(nn.Module):
     "Latent `[B,z_dim]` to `[B,1,28,28]`: transposed convolutions 1→2→4→7→14→28, a residual block before the last three."
-    def __init__(self, z_dim:int=64, channels:tuple=(32, 64, 128), slope:float=0.01, output:str='tanh'):
+    def __init__(self, z_dim:int=64, channels:tuple=(32, 64, 128), slope:float=0.01, output:str='tanh', out_channels:int=1, image_size:int=28):
         super().__init__()
         c1, c2, c3 = channels
         if output not in OUTPUTS: raise ValueError(f"output must be one of {', '.join(OUTPUTS)}, got {output!r}")
-        self.net = nn.Sequential(nn.ConvTranspose2d(z_dim, c3, 4, 2, 1), nn.LeakyReLU(slope), nn.ConvTranspose2d(c3, c3, 4, 2, 1),
-                                 ResBlock(c3, slope), nn.LeakyReLU(slope), nn.ConvTranspose2d(c3, c2, 3, 2, 1), ResBlock(c2, slope),
+        first = nn.ConvTranspose2d(z_dim, c3, 4) if image_size == 64 else nn.ConvTranspose2d(z_dim, c3, 4, 2, 1)  # 1→4, or 1→2
+        self.net = nn.Sequential(first, nn.LeakyReLU(slope), nn.ConvTranspose2d(c3, c3, 4, 2, 1),
+                                 ResBlock(c3, slope), nn.LeakyReLU(slope), nn.ConvTranspose2d(c3, c2, 3 if image_size == 28 else 4, 2, 1), ResBlock(c2, slope),
                                  nn.LeakyReLU(slope), nn.ConvTranspose2d(c2, c1, 4, 2, 1), ResBlock(c1, slope), nn.LeakyReLU(slope),
-                                 nn.ConvTranspose2d(c1, 1, 4, 2, 1), OUTPUTS[output]())
+                                 nn.ConvTranspose2d(c1, out_channels, 4, 2, 1), OUTPUTS[output]())
     def forward(self, z): return self.net(z[:, :, None, None])
 
 
@@ -539,11 +563,14 @@ class ResVAE(BaseVAE):
     def __init__(self, z_dim:int=64, # Size of the latent
                  channels:tuple=(32, 64, 128), # Widths at 14x14, 7x7 and 4x4 pixels
                  slope:float=0.01, # LeakyReLU's negative slope
-                 output:str='tanh'): # The decoder's last activation (a key of `OUTPUTS`)
+                 output:str='tanh', # The decoder's last activation (a key of `OUTPUTS`)
+                 image_channels:int=1, # 1: grey, 3: RGB
+                 image_size:int=28): # Side of the images: one of `IMAGE_SIZES`
         _check_positive(z_dim=z_dim, channels=channels)
         if len(channels) != 3: raise ValueError(f"channels must have 3 widths, got {channels!r}")
-        super().__init__(ResEncoder(z_dim, channels, slope), ResDecoder(z_dim, channels, slope, output),
-                         dict(z_dim=z_dim, channels=list(channels), slope=slope, output=output), 'resnet')  # PyTorch's initialisation
+        image = image_args(image_channels, image_size)
+        super().__init__(ResEncoder(z_dim, channels, slope, image_channels, image_size), ResDecoder(z_dim, channels, slope, output, image_channels, image_size),
+                         dict(z_dim=z_dim, channels=list(channels), slope=slope, output=output, **image), 'resnet')  # PyTorch's initialisation
 
 ARCHS['resnet'] = ResVAE
 

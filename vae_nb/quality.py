@@ -200,7 +200,7 @@ def scores(real:tuple, other:tuple, k:int=3, seed:int=0) -> dict:
 # %% ../nbs/14_quality.ipynb #460143c7
 def model_samples(model, n:int, seed:int=0) -> torch.Tensor:
     "`n` prior samples in [0, 1] as the model's dataset gives images: drawn pixel by pixel where its pixels are binary."
-    ds = get_dataset(model.spec['dataset']['name'])
+    ds = get_dataset(model.spec['dataset'])
     x = ds.to_image(sample_images(model, n, seed=seed))
     if hasattr(ds, 'seed'): x = (torch.rand(x.shape, generator=torch.Generator().manual_seed(seed)) < x).float()  # binary pixels, as its test images
     return x
@@ -215,7 +215,7 @@ def sample_quality(model, # A trained VAE
     "FID, KID, precision, recall, Inception Score and the class histogram of `n` samples against `n` test images, with the floor of real training images."
     start, name = time.perf_counter(), model.spec['dataset']['name']
     if not sample: check_same_split(model.spec['dataset'])  # never against test images it trained on
-    ds, clf = get_dataset(name), classifier or load_classifier(name)
+    ds, clf = get_dataset(model.spec['dataset']), classifier or load_classifier(name)
     s = ds.splits(data_dir, sample=sample)
     if not isinstance(n, int) or isinstance(n, bool) or not 2 <= n <= len(s['test'][0]):
         raise ValueError(f"n must be an integer from 2 to the {len(s['test'][0]):,} test images, got {n!r}")

@@ -32,7 +32,7 @@ def epoch_images(model:torch.nn.Module, # The model
                  seed:int=0 # Seed of the prior samples
                 ) -> torch.Tensor:
     "uint8 images: `images`, their reconstructions with z = mu, and prior samples, on the dataset's pixel scale."
-    ds = get_dataset(model.spec['dataset']['name'])
+    ds = get_dataset(model.spec['dataset'])
     rows = torch.cat([ds.to_model(images), reconstruct(model, images), sample_images(model, n_samples, seed=seed)])
     return (ds.to_image(rows)*255).round().to(torch.uint8)
 

@@ -375,7 +375,7 @@ def _check_sweep(base:TrainConfig, grid:dict, search:dict, n_trials, workers, he
     _check_grid_size(grid)
     _check_points(b, grid_points(grid))
     _check_points(b, [{f: v} for f, (low, high, _) in search.items() for v in (low, high)])  # a search's corners
-    if 'dataset' not in grid: get_dataset(base.dataset).splits(base.data_dir, sample=base.sample)  # missing data: one error now, not one per trial
+    if 'dataset' not in grid: base.data().splits(base.data_dir, sample=base.sample)  # missing data: one error now, not one per trial
     return b
 
 # %% ../nbs/12_sweep.ipynb #322d164d

@@ -15,7 +15,7 @@ from fastcore.basics import patch
 
 from .core import GIVEN, bf16_native, pick_device, run_command
 from .data import Batches, get_dataset, dataset_spec, DATASETS
-from .model import ARCHS, MAX_PARAMS, SPEC_VERSION, CheckpointError, build_model, load_checkpoint, state_mismatch
+from .model import ARCHS, MAX_PARAMS, SPEC_VERSION, CheckpointError, build_model, image_args, load_checkpoint, state_mismatch
 from .loss import LIKELIHOODS, VAEObjective, get_likelihood
 from .learner import Callback, DataLoaders, Learner, adam, DeviceCB, OneCycleLR, ProgressCB
 from .metrics import VAEMetrics, ValidationNoise, summary_line
@@ -63,7 +63,9 @@ class TrainConfig:
     enc_channels:tuple=(32, 64, 64, 64) # Widths of the encoder's four hidden convolutions
     dec_channels:tuple=(64, 64, 64, 32) # Widths of the decoder's first four layers
     likelihood:str='gaussian' # Pixel likelihood: a name in LIKELIHOODS
-    dataset:str='mnist' # Data: a name in DATASETS
+    dataset:str='mnist' # Data: a name in DATASETS ('folder': your own images, in --data_dir)
+    image_size:int|None=None # For --dataset folder, the side images are brought to: 28, 32 or 64 (default 32)
+    image_channels:int|None=None # For --dataset folder, grey (1) or colour (3) (default 3)
     kl_weight:float|None=None # Weight of KL in the loss (default: the likelihood's: gaussian 0.001, the reference's; bernoulli 1, the ELBO)
     kl_warmup:float=0 # Epochs of linear KL warm-up (0: none, as the reference)
     free_bits:float=0.0 # Minimum KL per latent dimension in the objective (0: none)
@@ -78,7 +80,7 @@ class TrainConfig:
     fp32_layers:tuple|None=None # Under bf16 on a CPU, decoder layers kept in fp32: comma-separated, or 'none' (default: the network's)
     fused:bool=False # Adam's fused kernel: one pass per tensor, faster, not bit-identical to the reference's Adam
     cuda_graph:bool=True # On a CUDA GPU, the training step captured once as a CUDA graph and replayed; --no_cuda_graph: every step run eagerly (no effect elsewhere)
-    data_dir:str|None=None # Folder holding MNIST/raw (default: $VAE_NB_DATA or the cache)
+    data_dir:str|None=None # Folder holding MNIST/raw (default: $VAE_NB_DATA or the cache); for --dataset folder, the folder of images
     sample:bool=False # Train on the small sample shipped with vae_nb
     train_subset:int|None=None # Train on the first N training images only
     out:str|None=None # Run folder, new or empty (default: a new runs/<timestamp>)
@@ -101,7 +103,7 @@ def train(cfg:TrainConfig|None=None, # The run's settings (default: the referenc
     with processes(cfg) as (cfg, dev, rank, world), RunFolder.claim(cfg, rank, world) as run:
         cfg = native_bf16(cfg, dev, resumed=ckpt is not None)
         if cfg.threads: torch.set_num_threads(cfg.threads)
-        splits = get_dataset(cfg.dataset).splits(cfg.data_dir, sample=cfg.sample)
+        splits = cfg.data().splits(cfg.data_dir, sample=cfg.sample)
         torch.manual_seed(cfg.seed)
         model = build_model(cfg.model_spec()).to(dev, memory_format=torch.channels_last if cfg.channels_last else torch.preserve_format)
         dls, test = data_loaders(cfg, splits, dev)
@@ -140,6 +142,17 @@ _RULES = [_Rule('epochs', _pos_int, 'positive'), _Rule('bs', _pos_int, 'positive
           _Rule('train_subset', lambda v: v is None or _pos_int(v), 'positive')]
 
 
+# %% ../nbs/08_train.ipynb #9ceef8dd
+@patch
+def data(self:TrainConfig):
+    "The run's dataset: `dataset` by name, with what it takes of `data_dir`, `image_size` and `image_channels` (a folder takes all three)."
+    cls = DATASETS[self.dataset]; takes = inspect.signature(cls).parameters
+    opts = {k: v for k, v in dict(root=self.data_dir, image_size=self.image_size, image_channels=self.image_channels).items() if v is not None}
+    if bad := [k for k in ('image_size', 'image_channels') if k in opts and k not in takes]:
+        raise ValueError(f"--{bad[0]} is for a folder of images (--dataset folder): {self.dataset} has its own, {'x'.join(map(str, getattr(cls, 'image_shape', ())))}")
+    return cls(**{k: v for k, v in opts.items() if k in takes})
+
+
 # %% ../nbs/08_train.ipynb #83a524d2
 @patch
 def check(self:TrainConfig):
@@ -152,7 +165,7 @@ def check(self:TrainConfig):
     for name in ('enc_channels', 'dec_channels'): _widths(getattr(self, name), name)
     for name, reg in (('arch', ARCHS), ('likelihood', LIKELIHOODS), ('dataset', DATASETS)):
         if getattr(self, name) not in reg: raise ValueError(f"unknown {name} {getattr(self, name)!r}: use one of {', '.join(reg)}")
-    lik, ds = get_likelihood(self.likelihood), get_dataset(self.dataset)
+    lik, ds = get_likelihood(self.likelihood), self.data()
     if getattr(lik, 'scale', None) and getattr(ds, 'scale', None) and tuple(lik.scale) != tuple(ds.scale):
         fits = [n for n, d in DATASETS.items() if tuple(getattr(d, 'scale', ())) == tuple(lik.scale)]
         raise ValueError(f"likelihood {self.likelihood} models pixels in {list(lik.scale)}, but dataset {self.dataset} gives {list(ds.scale)}: "
@@ -196,11 +209,11 @@ def run_kl_weight(self:TrainConfig) -> float:
 @patch
 def model_spec(self:TrainConfig) -> dict:
     "The spec of the model this run trains: the architecture with the fields its constructor takes, likelihood, data, KL weight."
-    cls = ARCHS[self.arch]
-    args = {k: getattr(self, k) for k in inspect.signature(cls).parameters if k != 'output' and hasattr(self, k)}
-    args.update(output=get_likelihood(self.likelihood).output)
+    cls, ds = ARCHS[self.arch], self.data()
+    args = {k: getattr(self, k) for k in inspect.signature(cls).parameters if k not in ('output', 'image_size', 'image_channels') and hasattr(self, k)}
+    args.update(output=get_likelihood(self.likelihood).output, **image_args(*getattr(ds, 'image_shape', (1, 28))[:2]))  # the data's size and colour
     return dict(version=SPEC_VERSION, arch=dict(name=self.arch, **args), likelihood=dict(name=self.likelihood),
-                dataset=dataset_spec(self.dataset), kl_weight=self.run_kl_weight())
+                dataset=dataset_spec(ds), kl_weight=self.run_kl_weight())
 
 
 # %% ../nbs/08_train.ipynb #97d57817
@@ -271,7 +284,7 @@ def data_loaders(cfg:TrainConfig, # The run's settings
                  dev:torch.device # Where the batches are made
                 ) -> tuple:
     "The run's training and validation batches, and its test batches."
-    ds, (x, y) = get_dataset(cfg.dataset), splits['train']
+    ds, (x, y) = cfg.data(), splits['train']
     if cfg.train_subset: x, y = x[:cfg.train_subset], y[:cfg.train_subset]
     if len(x) < cfg.bs: raise ValueError(f"batch size {cfg.bs} is larger than the {len(x)} training images")
     batches = partial(Batches, device=dev, transform=ds.to_model)
