@@ -389,6 +389,10 @@ IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp', '.webp')
 def image_files(root:str|Path # A folder of images, searched to any depth
                ) -> list:
     "The image files under `root` (by suffix), sorted; one line for a missing folder, a symbolic link loop or a folder that cannot be listed."
+    return [Path(p) for p in _image_paths(root)]
+
+def _image_paths(root:str|Path) -> list:
+    "`image_files`, as strings: quicker for a folder of many files."
     root = Path(root).expanduser()
     if not root.exists(): raise FileNotFoundError(f"{root}: no such folder")
     if not root.is_dir(): raise NotADirectoryError(f"{root}: not a folder of images")
@@ -400,7 +404,7 @@ def image_files(root:str|Path # A folder of images, searched to any depth
         except OSError as e: raise PermissionError(f"{folder}: cannot be listed ({e.strerror or type(e).__name__})") from None
         for e in entries:
             if e.is_dir(): walk(Path(e.path), above + (real,))
-            elif e.name.lower().endswith(IMAGE_SUFFIXES) and e.is_file(): found.append(Path(e.path))  # files only: never a pipe
+            elif e.name.lower().endswith(IMAGE_SUFFIXES) and e.is_file(): found.append(e.path)  # files only: never a pipe
     walk(root, ())
     return found
 
@@ -413,7 +417,7 @@ def _to_mode(im:Image.Image, channels:int) -> Image.Image:
     if im.mode in ('RGBA', 'LA', 'PA', 'RGBa', 'La'):
         im = Image.alpha_composite(Image.new('RGBA', im.size, (0, 0, 0, 255)), im.convert('RGBA'))
     if im.mode.startswith('I'): im = im.convert('I').point(lambda v: v/256).convert('L')  # 16-bit grey to 8 bits
-    return im.convert('L' if channels == 1 else 'RGB')
+    return im if im.mode == (mode := 'L' if channels == 1 else 'RGB') else im.convert(mode)
 
 def decode_file(path:str|Path, # An image file
                 size:int=32, # Side of the square result
@@ -496,7 +500,7 @@ def folder_key(root:Path, files:list, size:int, channels:int) -> str:
 def relative_files(root:Path # A folder, absolute and resolved
                   ) -> list:
     "`image_files(root)` as strings relative to `root`."
-    return [str(f)[len(str(root)) + 1:] for f in image_files(root)]
+    return [f[len(str(root)) + 1:] for f in _image_paths(root)]
 
 FOLDER_CACHE_VERSION = 1
 
@@ -511,9 +515,9 @@ def read_folder(root:str|Path, # A folder of images
     "`{'images', 'files', 'skipped'}`: the decoded uint8 images in the order of `files`, the files they come from (relative to `root`), and the files skipped, with why."
     root = Path(root).expanduser().resolve()
     if not (files := relative_files(root) if files is None else files): raise ValueError(f"{root}: no images in it (files ending in {', '.join(IMAGE_SUFFIXES)})")
-    path = folder_cache()/f'{folder_key(root, files, size, channels)}.npz'
-    if cache and path.exists():
-        with np.load(path, allow_pickle=False) as z: got = dict(images=z['images'], files=z['files'].tolist(), skipped=dict(zip(z['bad'].tolist(), z['why'].tolist())))
+    path = folder_cache()/f'{folder_key(root, files, size, channels)}.npy'
+    if cache and path.exists() and path.with_suffix('.json').exists():  # the record is renamed into place last: both, or a decoding that did not finish
+        got = dict(images=np.load(path, allow_pickle=False), **json.loads(path.with_suffix('.json').read_text()))
     else:
         images, skipped = decode_files([os.path.join(root, f) for f in files], size, channels, progress=progress)
         skipped = {f[len(str(root)) + 1:]: why for f, why in skipped.items()}
@@ -526,14 +530,16 @@ def read_folder(root:str|Path, # A folder of images
     return got
 
 def _save_folder(path:Path, got:dict):
-    "Write decoded images to the cache: to a temporary file, renamed into place."
+    "Write decoded images to the cache: the array as `.npy` (written straight from memory), then the files' record as `.json`, each renamed into place."
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
+    tmp = [path.with_name(f'.{path.stem}.{os.getpid()}{ext}.tmp') for ext in ('.npy', '.json')]
     try:
-        with open(tmp, 'wb') as f:
-            np.savez(f, images=got['images'], files=np.array(got['files'], dtype=str), bad=np.array(list(got['skipped']), dtype=str), why=np.array(list(got['skipped'].values()), dtype=str))
-        os.replace(tmp, path)
-    finally: tmp.unlink(missing_ok=True)
+        with open(tmp[0], 'wb') as f: np.save(f, got['images'], allow_pickle=False)
+        tmp[1].write_text(json.dumps(dict(files=got['files'], skipped=got['skipped'])))
+        os.replace(tmp[0], path); os.replace(tmp[1], path.with_suffix('.json'))
+    finally:
+        for t in tmp: t.unlink(missing_ok=True)
+
 
 # %% ../nbs/01_data.ipynb #c28e3439
 FOLDER_SPLITS, FOLDER_SHARES = ('train', 'valid', 'test'), (0.8, 0.1, 0.1)
