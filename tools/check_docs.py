@@ -98,9 +98,9 @@ def local(url:str) -> bool: return not urlparse(url).scheme and not url.startswi
 def check_site(docs:Path) -> list:
     problems, parsed = [], {}
     nbs = sorted(p for p in (ROOT/'nbs').glob('*.ipynb') if not p.stem.startswith('_'))
-    for nb in nbs:   # every notebook has a page (its default_exp's name, or its own stem)
+    for nb in nbs:   # every notebook has a page (its default_exp's name, or its own stem without nbdev's number, 15_folders → folders)
         m = re.search(r'#\|\s*default_exp\s+([\w.]+)', nb.read_text())
-        page = docs/f"{m.group(1) if m else nb.stem}.html"
+        page = docs/((m.group(1) if m else re.sub(r'^\d+_', '', nb.stem)) + '.html')
         if not page.exists(): problems.append(f"{nb.name}: no page {page.name}")
     experiments = sorted(p for p in (ROOT/'nbs'/'experiments').glob('*.ipynb') if not p.stem.startswith('_'))
     for nb in experiments:   # every experiments notebook has a page, listed under "Experiments" in the sidebar
