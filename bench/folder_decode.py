@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image
 
 from vae_nb.core import atomic_write, cpu_flags, cpu_model, dumps
+import vae_nb.data
 from vae_nb.data import SHAPES, FolderImages, shapes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,12 +37,12 @@ if __name__ == '__main__':
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--n', type=int, default=50_000)
     p.add_argument('--size', type=int, default=32)
-    p.add_argument('--workers', type=int, default=os.cpu_count())
+    p.add_argument('--workers', type=int, default=vae_nb.data.usable_cores())
     p.add_argument('--out', default=str(ROOT/'bench'/'folder_decode.json'))
     a = p.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix='vae_nb_folder_bench_'))
     os.environ['XDG_CACHE_HOME'] = str(tmp/'cache')  # a cold cache of the bench's own
-    os.cpu_count = lambda: a.workers  # decode_files uses one process per core
+    vae_nb.data.usable_cores = lambda: a.workers  # decode_files uses one process per usable core
     try:
         folder = tmp/'images'; write_s = write_folder(folder, a.n, a.size)
         size_mb = sum(f.stat().st_size for f in folder.rglob('*.png'))/1e6

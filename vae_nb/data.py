@@ -23,8 +23,8 @@ __all__ = ['MNIST_FILES', 'SPLITS', 'SPLIT_SIZES', 'OFFICIAL_SIZES', 'MNIST_COUN
            'read_idx', 'check_mnist', 'pixel_stats', 'looks_like', 'check_pixels', 'load_mnist', 'split_indices',
            'mnist_splits', 'official_splits', 'sample_splits', 'normalize', 'to_image', 'Batches', 'show_images',
            'MNIST', 'FashionMNIST', 'binarize', 'BinarizedMNIST', 'get_dataset', 'dataset_spec', 'check_same_split',
-           'image_files', 'decode_file', 'decode_files', 'shapes', 'folder_cache', 'folder_key', 'relative_files',
-           'read_folder', 'folder_layout', 'FolderImages']
+           'image_files', 'decode_file', 'usable_cores', 'decode_files', 'shapes', 'folder_cache', 'folder_key',
+           'relative_files', 'read_folder', 'file_share', 'split_folders', 'folder_layout', 'FolderImages']
 
 # %% ../nbs/01_data.ipynb #85941b8b
 MNIST_FILES = dict(train_images='train-images-idx3-ubyte', train_labels='train-labels-idx1-ubyte',
@@ -396,14 +396,19 @@ def _image_paths(root:str|Path) -> list:
     root = Path(root).expanduser()
     if not root.exists(): raise FileNotFoundError(f"{root}: no such folder")
     if not root.is_dir(): raise NotADirectoryError(f"{root}: not a folder of images")
-    found = []
+    found, seen = [], set()
     def walk(folder:Path, above:tuple):
         real = folder.resolve()
         if real in above: raise ValueError(f"{folder}: a symbolic link loop (it leads back to {real}); remove the link")
+        if real in seen: return print(f"note: {folder} is a second link to {real}: its images are read once", file=sys.stderr)
+        seen.add(real)
         try: entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError as e: raise PermissionError(f"{folder}: cannot be listed ({e.strerror or type(e).__name__})") from None
         for e in entries:
-            if e.is_dir(): walk(Path(e.path), above + (real,))
+            if e.name.startswith('.') or e.name in ('__MACOSX', '@eaDir'): continue  # hidden files, and the thumbnails some systems leave
+            try: is_dir = e.is_dir()
+            except OSError: raise ValueError(f"{e.path}: a symbolic link loop (a link to itself); remove the link") from None
+            if is_dir: walk(Path(e.path), above + (real,))
             elif e.name.lower().endswith(IMAGE_SUFFIXES) and e.is_file(): found.append(e.path)  # files only: never a pipe
     walk(root, ())
     return found
@@ -427,6 +432,7 @@ def decode_file(path:str|Path, # An image file
     with Image.open(path) as im:
         if im.width*im.height > MAX_PIXELS: raise ValueError(f"{im.width}x{im.height} pixels, more than MAX_PIXELS ({MAX_PIXELS:,})")
         if im.format == 'JPEG': im.draft('L' if channels == 1 else 'RGB', (size, size))
+        if im.format in ('JPEG', 'MPO', 'WEBP'): im = ImageOps.exif_transpose(im)  # a photo turned as its camera recorded
         im = _to_mode(im, channels)
         if im.size != (size, size): im = ImageOps.fit(im, (size, size), Image.Resampling.BICUBIC)
         return np.asarray(im, dtype=np.uint8).reshape(size, size, channels).transpose(2, 0, 1)
@@ -444,15 +450,19 @@ def _decode_chunk(task:tuple) -> tuple:
     return out, bad
 
 # %% ../nbs/01_data.ipynb #c18d91da
+def usable_cores() -> int:
+    "The CPU cores this process may run on (its affinity, where the system tells), at least 1."
+    return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count() or 1
+
 def decode_files(files:list, # Image files
                  size:int=32, # Side of the square images
                  channels:int=3, # 1: grey, 3: RGB
-                 workers:int|None=None, # Processes (default: one per core)
+                 workers:int|None=None, # Processes (default: one per core this process may use)
                  progress:bool|None=None # Show a progress bar (None: where the output is a terminal)
                 ) -> tuple:
     "uint8 images `[N,channels,size,size]` of the files that decode, in order, and `{file: why}` for those skipped."
     chunks = [files[i:i + DECODE_CHUNK] for i in range(0, len(files), DECODE_CHUNK)]
-    workers = max(1, min(workers or os.cpu_count() or 1, len(chunks)))
+    workers = max(1, min(workers or usable_cores(), len(chunks)))
     out, skipped, n = np.empty((len(files), channels, size, size), np.uint8), {}, 0
     ctx = multiprocessing.get_context('fork' if 'fork' in multiprocessing.get_all_start_methods() else None)
     with ProcessPoolExecutor(workers, mp_context=ctx) if workers > 1 else contextlib.nullcontext() as pool, \
@@ -493,8 +503,8 @@ def folder_key(root:Path, files:list, size:int, channels:int) -> str:
     "A key of the images `files` (relative to `root`) give at `size` and `channels`: the folder, and each file's name, size and modification time."
     h = hashlib.sha256(json.dumps([FOLDER_CACHE_VERSION, str(root), size, channels]).encode())
     for f in files:
-        try: st = os.stat(os.path.join(root, f)); h.update(f"{f}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-        except OSError: h.update(f"{f}\0?\n".encode())  # a file gone since it was listed: skipped when decoded
+        try: st = os.stat(os.path.join(root, f)); h.update(os.fsencode(f) + f"\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        except OSError: h.update(os.fsencode(f) + b"\0?\n")  # a file gone since it was listed: skipped when decoded
     return h.hexdigest()[:24]
 
 def relative_files(root:Path # A folder, absolute and resolved
@@ -516,14 +526,16 @@ def read_folder(root:str|Path, # A folder of images
     root = Path(root).expanduser().resolve()
     if not (files := relative_files(root) if files is None else files): raise ValueError(f"{root}: no images in it (files ending in {', '.join(IMAGE_SUFFIXES)})")
     path = folder_cache()/f'{folder_key(root, files, size, channels)}.npy'
+    got = None
     if cache and path.exists() and path.with_suffix('.json').exists():  # the record is renamed into place last: both, or a decoding that did not finish
-        got = dict(images=np.load(path, allow_pickle=False), **json.loads(path.with_suffix('.json').read_text()))
-    else:
+        try: got = dict(images=np.load(path, allow_pickle=False), **json.loads(path.with_suffix('.json').read_text()))
+        except (OSError, ValueError) as e: print(f"note: {path}: a damaged cache file ({type(e).__name__}): decoding again", file=sys.stderr)
+    if got is None:
         images, skipped = decode_files([os.path.join(root, f) for f in files], size, channels, progress=progress)
         skipped = {f[len(str(root)) + 1:]: why for f, why in skipped.items()}
         if not len(images): raise ValueError(f"{root}: none of its {len(files):,} image files can be decoded ({next(iter(skipped.items()))[0]}: {next(iter(skipped.values()))})")
         got = dict(images=images, files=[f for f in files if f not in skipped], skipped=skipped)
-        if cache: _save_folder(path, got)
+        if cache and not skipped: _save_folder(path, got)  # with files skipped, decoded each time: one fixed since is read
     if got['skipped']:
         (f, why), n = next(iter(got['skipped'].items())), len(got['skipped'])
         print(f"note: {root}: skipped {n:,} of {n + len(got['images']):,} image files that cannot be decoded ({f}: {why}{', ...' if n > 1 else ''})", file=sys.stderr)
@@ -531,33 +543,46 @@ def read_folder(root:str|Path, # A folder of images
 
 def _save_folder(path:Path, got:dict):
     "Write decoded images to the cache: the array as `.npy` (written straight from memory), then the files' record as `.json`, each renamed into place."
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = [path.with_name(f'.{path.stem}.{os.getpid()}{ext}.tmp') for ext in ('.npy', '.json')]
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp[0], 'wb') as f: np.save(f, got['images'], allow_pickle=False)
         tmp[1].write_text(json.dumps(dict(files=got['files'], skipped=got['skipped'])))
         os.replace(tmp[0], path); os.replace(tmp[1], path.with_suffix('.json'))
+    except OSError as e: print(f"note: the decoded images cannot be cached in {path.parent} ({e.strerror or type(e).__name__}): the next run decodes them again", file=sys.stderr)
     finally:
-        for t in tmp: t.unlink(missing_ok=True)
+        for t in tmp:
+            with contextlib.suppress(OSError): t.unlink()
 
 
 # %% ../nbs/01_data.ipynb #c28e3439
 FOLDER_SPLITS, FOLDER_SHARES = ('train', 'valid', 'test'), (0.8, 0.1, 0.1)
 
+def file_share(name:str, seed:int=0) -> float:
+    "Where a file falls in [0, 1): from its name and the seed alone, so it stays in its split whatever else the folder holds."
+    return int.from_bytes(hashlib.sha256(f"{seed}\0".encode() + os.fsencode(name)).digest()[:8], 'big')/2**64
+
+def split_folders(names) -> bool:
+    "Whether folders of these names are a dataset's splits (train/ with test/ or valid/, in any case), not its classes."
+    names = {n.lower() for n in names}
+    return 'train' in names and ('test' in names or 'valid' in names)
+
 def folder_layout(files:list, # Image files, relative to their folder
                   seed:int=0 # Seed of the random split
                  ) -> tuple:
-    "Each file's split (0 train, 1 valid, 2 test: the folder's own, else drawn with `seed`), and the class names (None: no labels) with each file's class."
+    "Each file's split (0 train, 1 valid, 2 test: the folder's own, else by `file_share`), and the class names (None: no labels) with each file's class."
     parts = [tuple(str(f).split(os.sep)) for f in files]
-    given = any(len(p) > 1 and p[0] in FOLDER_SPLITS for p in parts)
-    if given and (out := [f for f, p in zip(files, parts) if len(p) < 2 or p[0] not in FOLDER_SPLITS]):
-        raise ValueError(f"{out[0]}: an image outside the train/, valid/ and test/ folders ({len(out):,} in all); move or remove them")
-    split = np.array([FOLDER_SPLITS.index(p[0]) for p in parts] if given else [0]*len(files))
-    draw = ([] if 1 in split else [1]) if given else [1, 2]  # what is drawn at random from the training images
-    idx, start = np.flatnonzero(split == 0), 0
-    idx = idx[np.random.default_rng(seed).permutation(len(idx))]
-    for k in draw:
-        m = max(1, round(FOLDER_SHARES[k]*len(idx))); split[idx[start:start + m]] = k; start += m
+    top = {p[0].lower() for p in parts if len(p) > 1}
+    if given := split_folders(top):
+        if 'test' not in top: raise ValueError("the folder has train/ and valid/ but no test/ folder: add one, or take the images out of train/ and valid/ for a random split")
+        if out := [f for f, p in zip(files, parts) if len(p) < 2 or p[0].lower() not in FOLDER_SPLITS]:
+            raise ValueError(f"{out[0]}: an image outside the train/, valid/ and test/ folders ({len(out):,} in all); move or remove them")
+    u = np.array([file_share(f, seed) for f in files])
+    split = (np.array([FOLDER_SPLITS.index(p[0].lower()) for p in parts]) if given else
+             np.searchsorted(np.cumsum(FOLDER_SHARES)[:2], u, side='right'))  # 80% / 10% / 10% by where each file falls
+    if given and 'valid' not in top: split[(split == 0) & (u < FOLDER_SHARES[1])] = 1  # a tenth of train/
+    for k in (1, 2):  # a small folder: the training file that falls last fills an empty split
+        if not (split == k).any() and (split == 0).sum() > 1: split[np.flatnonzero(split == 0)[u[split == 0].argmax()]] = k
     if (counts := np.bincount(split, minlength=3)).min() == 0:
         raise ValueError(f"{len(files):,} images make no train, valid and test splits ({', '.join(f'{n} {k}' for k, n in zip(FOLDER_SPLITS, counts.tolist()))}): add images")
     inner = [p[1:] if given else p for p in parts]
@@ -566,12 +591,12 @@ def folder_layout(files:list, # Image files, relative to their folder
 
 # %% ../nbs/01_data.ipynb #455803da
 IMAGE_SIZES = (28, 32, 64)
-SPLIT_PROTOCOLS.update(folders="the folder's own train/, valid/ and test/ subfolders (a seeded tenth of train/ to validate on, without valid/)",
-                       random="a seeded random 80% / 10% / 10% of the folder's images")
+SPLIT_PROTOCOLS.update(folders="the folder's own train/, valid/ and test/ subfolders (a tenth of train/, by a seeded hash of the names, to validate on without valid/)",
+                       random="80% / 10% / 10% of the folder's images by a seeded hash of their names")
 
 class FolderImages:
     "Your own images: PNG, JPEG, BMP or WebP files in a folder, flat or a subfolder per class, brought to one size and colour mode; pixels in [-1, 1]."
-    name, scale = 'folder', (-1, 1)
+    name, scale, has_sample = 'folder', (-1, 1), False
     def __init__(self, root:str|Path|None=None, # The folder of images (`vae_train --data_dir`)
                  image_size:int=32, # Side the images are brought to: one of `IMAGE_SIZES`
                  image_channels:int=3, # 1: grey, 3: colour
@@ -580,7 +605,8 @@ class FolderImages:
         if image_channels not in (1, 3): raise ValueError(f"image_channels must be 1 (grey) or 3 (colour), got {image_channels!r}")
         store_attr(); self.classes = None
     image_shape = property(lambda self: (self.image_channels, self.image_size, self.image_size))
-    split = property(lambda self: None if not self.found() else 'folders' if (Path(self.root).expanduser()/'train').is_dir() else 'random')  # None: not here to tell
+    split = property(lambda self: None if not self.found() else  # None: not here to tell
+                     'folders' if split_folders(p.name for p in Path(self.root).expanduser().iterdir() if p.is_dir()) else 'random')
     def options(self) -> dict:
         "What a checkpoint records to find the same images: the folder, the size, the colour mode, the seed."
         return dict(root=str(Path(self.root).expanduser().resolve()) if self.root else None, image_size=self.image_size, image_channels=self.image_channels, split_seed=self.split_seed)
@@ -598,6 +624,7 @@ def splits(self:FolderImages, data_dir:str|Path|None=None, # The folder, if not 
     "`{'train': (images, labels), 'valid': ..., 'test': ...}`, uint8 images `[N,channels,size,size]`, slices of one array; labels -1 without classes."
     if sample: raise ValueError("a folder of images has no shipped sample: leave out --sample")
     if (root := data_dir or self.root) is None: raise ValueError("the folder dataset needs its folder: --data_dir PATH (data_dir= or root= in Python)")
+    if not Path(root).expanduser().is_dir(): raise FileNotFoundError(f"{root}: no such folder of images (--data_dir says where it is now)")
     self.root = root
     files = relative_files(Path(root).expanduser().resolve())
     if not files: raise ValueError(f"{root}: no images in it (files ending in {', '.join(IMAGE_SUFFIXES)})")

@@ -119,7 +119,7 @@ def render(model:VAE, args:InferConfig) -> dict:
         ds = get_dataset(model.spec['dataset'])
         if args.data_dir is not None and not args.sample and not ds.found(args.data_dir):  # a folder named, but wrong: say so
             ds.splits(args.data_dir, download=False)
-        use_sample = args.sample or not ds.found(args.data_dir)
+        use_sample = args.sample or (not ds.found(args.data_dir) and getattr(ds, 'has_sample', True))  # a folder has none: its splits say where it is missing
         images = ds.splits(args.data_dir, download=False, sample=use_sample)['test'][0]
         if use_sample and not args.sample:
             print(f"note: {ds.name} not found (--data_dir or VAE_NB_DATA): using the {len(images):,} test images of the sample "

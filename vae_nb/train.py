@@ -48,6 +48,7 @@ def _spellings(cfg):
     if cfg.fp32_layers is not None: cfg.fp32_layers = tuple(o for o in cfg.fp32_layers if o not in ('none', ''))
     for name in ('out', 'resume', 'data_dir'):
         if getattr(cfg, name) is not None: setattr(cfg, name, str(getattr(cfg, name)))
+    if cfg.data_dir is not None: cfg.data_dir = str(Path(cfg.data_dir).expanduser().absolute())  # recorded so, a resume from elsewhere finds it
 
 
 # %% ../nbs/08_train.ipynb #52cf29ca
