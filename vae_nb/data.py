@@ -155,11 +155,13 @@ def _load_folder(folder:Path, kind:str='MNIST'):
 
 # %% ../nbs/01_data.ipynb #bdbad52b
 def _missing(name:str, where:Path, why:str) -> FileNotFoundError:
-    "The one error for a dataset that is not on this machine."
+    "The one error for a dataset that is not on this machine (with a hint when the folder holds pictures of one's own)."
+    root = where.parent.parent
+    pictures = root.is_dir() and any(p.suffix.lower() in ('.png', '.jpg', '.jpeg', '.bmp', '.webp') for p in itertools.islice(root.rglob('*'), 1000))
     return FileNotFoundError(
         f"{name} not found in {where} ({why}). Point vae_nb at a folder that holds {where.parent.name}/{where.name} with "
         f"--data_dir (data_dir= in Python) or the VAE_NB_DATA environment variable, or use the small sample that ships "
-        f"with vae_nb with --sample (sample=True).")
+        f"with vae_nb with --sample (sample=True)." + (f" {root} holds pictures: to train on them, --dataset folder --data_dir {root}" if pictures else ''))
 
 
 # %% ../nbs/01_data.ipynb #7e083e9b
