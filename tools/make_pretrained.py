@@ -10,7 +10,7 @@ provenance (settings, data checksums, metrics, wall time, machine) beside it.
     python tools/make_pretrained.py --upgrade             # rewrite every shipped checkpoint's model spec as this
                                                           # vae_nb writes it: the same weights, metrics and provenance
 
-The last form makes the other pretrained models (`resnet`, `bernoulli`, `fashion_mnist`) from run folders of `vae_train`:
+The last form makes the other pretrained models (`resnet`, `bernoulli`, `fashion_mnist`, `cvae`) from run folders of `vae_train`:
 it keeps the weights alone, evaluates them on the three splits of the run's dataset, and records the run's settings,
 training seconds (summed from its metrics.jsonl), the machine, and each `vae_eval --json` output given by `--eval`.
 
@@ -89,7 +89,7 @@ if __name__ == '__main__':
         history = [json.loads(l) for l in (run/'metrics.jsonl').read_text().splitlines() if l.strip()]
         splits = get_dataset(model.spec['dataset']['name']).splits(args.data_dir)
         t0 = time.perf_counter()
-        metrics = {k: evaluate(model, splits[k][0]) for k in ('train', 'valid', 'test')}
+        metrics = {k: evaluate(model, splits[k][0], labels=splits[k][1]) for k in ('train', 'valid', 'test')}  # labels: a conditional model's
         dest = Path(vae_nb.__file__).parent/'assets'/f'{args.name}.pt'
         save_checkpoint(dest, model, source=f'run {run.name}', train_config=ck.get('train_config', config), epoch=ck.get('epoch'), metrics=metrics)
         cpu = cpu_model()

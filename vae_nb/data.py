@@ -24,7 +24,8 @@ __all__ = ['MNIST_FILES', 'SPLITS', 'SPLIT_SIZES', 'OFFICIAL_SIZES', 'MNIST_COUN
            'mnist_splits', 'official_splits', 'sample_splits', 'normalize', 'to_image', 'Batches', 'show_images',
            'MNIST', 'FashionMNIST', 'binarize', 'BinarizedMNIST', 'get_dataset', 'dataset_spec', 'check_same_split',
            'image_files', 'decode_file', 'usable_cores', 'decode_files', 'shapes', 'folder_cache', 'folder_key',
-           'relative_files', 'read_folder', 'file_share', 'split_folders', 'folder_layout', 'FolderImages']
+           'relative_files', 'read_folder', 'file_share', 'split_folders', 'folder_layout', 'FolderImages',
+           'class_names']
 
 # %% ../nbs/01_data.ipynb #85941b8b
 MNIST_FILES = dict(train_images='train-images-idx3-ubyte', train_labels='train-labels-idx1-ubyte',
@@ -312,6 +313,7 @@ def show_images(images:torch.Tensor, # `[N,C,H,W]`, grey (C = 1) or RGB (C = 3),
 class MNIST:
     "MNIST as the reference uses it: the 55,000 / 5,000 / 10,000 split of all 70,000 images, pixels in [-1, 1]."
     name, kind, scale, image_shape = 'mnist', 'MNIST', (-1, 1), (1, 28, 28)
+    classes = tuple('0123456789')  # the labels' names
     split = 'reference'  # how it is split, a name in SPLIT_PROTOCOLS: a checkpoint records it, and is tested on the same split
     def splits(self, data_dir:str|Path|None=None, # As in `data_root`
                download:bool=True, # Try torchvision's download when the files are missing
@@ -644,3 +646,11 @@ def splits(self:FolderImages, data_dir:str|Path|None=None, # The folder, if not 
 def found(self:FolderImages, data_dir:str|Path|None=None) -> bool:
     "Whether the folder is there."
     return (root := data_dir or self.root) is not None and Path(root).expanduser().is_dir()
+
+# %% ../nbs/01_data.ipynb #ed54aa4e
+def class_names(ds # A dataset
+               ) -> tuple|None:
+    "The names of `ds`'s classes, or None where its images have no labels (a flat folder)."
+    if getattr(ds, 'classes', None) is not None: return tuple(ds.classes)
+    if isinstance(ds, FolderImages) and ds.found(): return folder_layout(relative_files(Path(ds.root).expanduser().resolve()), ds.split_seed)[1]
+    return None

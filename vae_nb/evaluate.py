@@ -12,7 +12,7 @@ import torch
 
 from .core import atomic_write, check_seed, dumps, pick_device, run_command
 from .data import Batches, check_same_split, get_dataset, SPLIT_PROTOCOLS
-from .model import load_model, load_pretrained, posterior_draws, raw_images, PRETRAINED
+from .model import load_model, load_pretrained, posterior_draws, raw_images, sample_labels, PRETRAINED
 from .loss import VAEObjective, get_likelihood
 from .learner import DataLoaders, Learner
 from .metrics import VAEMetrics, ValidationNoise
@@ -31,23 +31,31 @@ def _scoring_likelihood(model:torch.nn.Module, likelihood:str|None):
                          f"leave likelihood out to score it with its own ({model.spec['likelihood']['name']})")
     return lik.name
 
+def _conditions(model:torch.nn.Module, images:torch.Tensor, labels) -> torch.Tensor|None:
+    "A conditional model's labels for `images`, checked (one line where they are missing); None for another model, which takes none."
+    if not getattr(model, 'conditional', False): return None
+    if labels is None: raise ValueError("a conditional model is scored on images with their labels: give labels")
+    return sample_labels(model, len(images), labels)
+
 @torch.no_grad()
 def evaluate(model:torch.nn.Module, # The model to evaluate
              images:torch.Tensor, # uint8 images `[N,1,28,28]`, as the dataset gives them
              kl_weight:float|None=None, # Weight of KL in Total, zero or more (default: the model's)
              bs:int=1000, # Batch size
              seed:int=0, # Seed of the z noise
-             likelihood:str|None=None # Likelihood to score with (default: the model's; another must read the same network output)
+             likelihood:str|None=None, # Likelihood to score with (default: the model's; another must read the same network output)
+             labels:torch.Tensor|None=None # The images' labels `[N]`, for a conditional model
             ) -> dict:
     "Mean reconstruction term (`mse` for Gaussian pixels), `kl` (nats/image) and `total` with z sampled, and the term with z = mu."
     if len(images := raw_images(images)) == 0: raise ValueError("no images to evaluate on")
+    labels = _conditions(model, images, labels)
     if kl_weight is not None and (isinstance(kl_weight, bool) or not isinstance(kl_weight, (int, float)) or not (kl_weight >= 0 and math.isfinite(kl_weight))):
         raise ValueError(f"kl_weight must be zero or more (and finite), got {kl_weight!r}")
     spec, p = model.spec, next(model.parameters())
     objective = VAEObjective(_scoring_likelihood(model, likelihood), spec['kl_weight'] if kl_weight is None else kl_weight)
     was_training = model.training
     learn = Learner(model, DataLoaders(None), objective, cbs=[VAEMetrics(), ValidationNoise(seed)], opt_func=None)
-    metrics = learn.validate(Batches(images, bs=bs, device=p.device, transform=get_dataset(spec['dataset']).to_model))
+    metrics = learn.validate(Batches(images, labels, bs=bs, device=p.device, transform=get_dataset(spec['dataset']).to_model))
     model.train(was_training)
     return dict(metrics)
 
@@ -61,9 +69,10 @@ def _digest(*parts) -> str:
         else: h.update(repr(p).encode())
     return h.hexdigest()[:16]
 
-def iwae_key(model, images, k, bs, chunk, seed, bf16, compile=False) -> str:
-    "What an IWAE evaluation is of, as a hash: the model's weights, the images and the settings that change its draws."
-    return _digest(*model.state_dict().values(), raw_images(images), k, bs, chunk, seed, bf16, *(['compile'] if compile else []))  # the same key as before compile existed
+def iwae_key(model, images, k, bs, chunk, seed, bf16, compile=False, labels=None) -> str:
+    "What an IWAE evaluation is of, as a hash: the model's weights, the images (and labels) and the settings that change its draws."
+    return _digest(*model.state_dict().values(), raw_images(images), k, bs, chunk, seed, bf16, *(['compile'] if compile else []),
+                   *([labels] if labels is not None else []))  # the same key as before compile and labels existed
 
 def iwae_cache() -> Path:
     "Where `vae_eval` keeps an IWAE evaluation's partial results: `$XDG_CACHE_HOME/vae_nb/iwae` (default `~/.cache/vae_nb/iwae`)."
@@ -87,14 +96,14 @@ def _save_partial(path, key:str, lls:list, elbos:list, g:torch.Generator, second
     torch.save(dict(key=key, ll=torch.cat(lls), elbo=torch.cat(elbos), rng=g.get_state(), seconds=seconds), buf)
     atomic_write(path, buf.getvalue())
 
-def _batch_bound(model, net, lik, x, k:int, chunk:int, g, cast, bar) -> tuple:
-    "Per-image log-likelihood bound and ELBO of one batch of model-scale images `x`, `k` draws each, `chunk` decodes a step."
-    B = len(x)
-    mu, log_var = model.encode(x)
+def _batch_bound(model, net, lik, x, k:int, chunk:int, g, cast, bar, y=None) -> tuple:
+    "Per-image log-likelihood bound and ELBO of one batch of model-scale images `x` (of classes `y`, for a conditional model), `k` draws each, `chunk` decodes a step."
+    B, c = len(x), () if y is None else (y,)
+    mu, log_var = model.encode(x, *c)
     acc, lw_sum, kc = torch.full((B,), -math.inf, dtype=torch.float64, device=x.device), torch.zeros(B, dtype=torch.float64, device=x.device), max(1, chunk//B)
     for j in range(0, k, kc):
         n = min(kc, k - j)
-        with cast: out, log_ratio = posterior_draws(net, mu, log_var, n, g)
+        with cast: out, log_ratio = posterior_draws(net, mu, log_var, n, g, y)
         lw = (lik.log_prob(out.float(), x.repeat(n, 1, 1, 1)).view(n, B) + log_ratio).double()
         acc, lw_sum = torch.logaddexp(acc, torch.logsumexp(lw, 0)), lw_sum + lw.sum(0)
         bar.update(n*B)
@@ -111,17 +120,19 @@ def iwae_nll(model:torch.nn.Module, # A trained VAE whose likelihood has `log_pr
              progress:bool=False, # A progress bar, with the time left
              bf16:bool=False, # Decode the draws under bfloat16 autocast (faster where the hardware has it; the log-probabilities stay fp32)
              partial:str|Path|None=None, # A file that keeps each finished batch; a run that finds it goes on from there
-             compile:bool=False # Decode with `torch.compile`d decoder (a C++ compiler on a CPU; a minute or two to start, then faster)
+             compile:bool=False, # Decode with `torch.compile`d decoder (a C++ compiler on a CPU; a minute or two to start, then faster)
+             labels:torch.Tensor|None=None # The images' labels `[N]`, for a conditional model (its bound is then of log p(x|y))
             ) -> dict:
     "NLL (nats per image, with its standard error over images) and bits/dim by the importance-weighted bound with `k` samples; the ELBO beside it."
     if not isinstance(k, int) or k < 1: raise ValueError(f"k must be a positive integer, got {k!r}")
     if len(images := raw_images(images)) == 0: raise ValueError("no images to evaluate on")
+    labels = _conditions(model, images, labels)
     lik = get_likelihood(model.spec['likelihood']['name'])
     if not hasattr(lik, 'log_prob'):
         raise ValueError(f"the {lik.name} likelihood is not a distribution of the pixels (it has no log_prob), so it gives no NLL; train with --likelihood bernoulli")
     to_model, p = get_dataset(model.spec['dataset']).to_model, next(model.parameters())
     g, was_training, start = torch.Generator().manual_seed(seed), model.training, time.perf_counter()
-    key = iwae_key(model, images, k, bs, chunk, seed, bf16, compile) if partial is not None else None
+    key = iwae_key(model, images, k, bs, chunk, seed, bf16, compile, labels) if partial is not None else None
     state = _load_partial(Path(partial), key) if partial is not None else None
     lls, elbos, before = (list(state['ll'].split(bs)), list(state['elbo'].split(bs)), state['seconds']) if state else ([], [], 0.0)
     if state: g.set_state(state['rng'])  # the draws go on where the file's last batch left them
@@ -132,7 +143,8 @@ def iwae_nll(model:torch.nn.Module, # A trained VAE whose likelihood has `log_pr
     try:
         with tqdm(total=len(images)*k, initial=done*k, desc=f'IWAE k={k}', unit='draw', unit_scale=True, disable=not progress, leave=False) as bar:
             for i in range(done, len(images), bs):
-                ll, elbo = _batch_bound(model, net, lik, to_model(images[i:i+bs].to(p.device)), k, chunk, g, cast, bar)
+                y = None if labels is None else labels[i:i+bs].to(p.device)
+                ll, elbo = _batch_bound(model, net, lik, to_model(images[i:i+bs].to(p.device)), k, chunk, g, cast, bar, y)
                 lls.append(ll); elbos.append(elbo)
                 if partial is not None: _save_partial(partial, key, lls, elbos, g, before + time.perf_counter() - start)
     finally: model.train(was_training)
@@ -178,15 +190,15 @@ class EvalConfig:
 
 
 # %% ../nbs/09_evaluate.ipynb #4ec7d6c1
-def _iwae_resumable(model, images, cfg:EvalConfig) -> dict:
+def _iwae_resumable(model, images, cfg:EvalConfig, labels=None) -> dict:
     "`iwae_nll` as `vae_eval` runs it: a bar where stderr is a terminal, each batch kept in a file, the run going on from it."
     own, bs, chunk = cfg.partial is None, 100, 4000  # iwae_nll's defaults
-    key = iwae_key(model, images, cfg.iwae_k, bs, chunk, cfg.seed, cfg.bf16, cfg.compile)
+    key = iwae_key(model, images, cfg.iwae_k, bs, chunk, cfg.seed, cfg.bf16, cfg.compile, labels)
     path = Path(cfg.partial) if not own else iwae_cache()/f"{key}.pt"  # named after what it holds: another model gets another file
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists() and (st := _load_partial(path, key)):
         print(f"going on from {path}: {len(st['ll']):,} of {len(images):,} images done", file=sys.stderr)
-    try: res = iwae_nll(model, images, cfg.iwae_k, bs, chunk, cfg.seed, progress=sys.stderr.isatty(), bf16=cfg.bf16, partial=path, compile=cfg.compile)
+    try: res = iwae_nll(model, images, cfg.iwae_k, bs, chunk, cfg.seed, progress=sys.stderr.isatty(), bf16=cfg.bf16, partial=path, compile=cfg.compile, labels=labels)
     except KeyboardInterrupt:
         if path.exists(): print(f"the finished batches are kept in {path}: run the same command to go on", file=sys.stderr)
         raise
@@ -204,7 +216,8 @@ def _quality(model, name:str, cfg:EvalConfig) -> dict:
                       f"IS {m['inception_score']:.2f}  classes {m['classes']}")
     print(dumps(res, indent=2) if cfg.json else
           f"{name}: {res['n']:,} samples against {res['n']:,} test images of {res['dataset']} ({res['protocol']}), in {res['seconds']:.0f} s\n"
-          f"  samples: {line(res['samples'])}\n  floor (training images): {line(res['floor'])}")
+          f"  samples: {line(res['samples'])}" + (f"  class asked for seen in {res['samples']['class_match']:.1%}" if 'class_match' in res['samples'] else '') +
+          f"\n  floor (training images): {line(res['floor'])}")
     return res
 
 # %% ../nbs/09_evaluate.ipynb #34fbc9d6
@@ -219,13 +232,15 @@ def evaluate_checkpoint(cfg:EvalConfig|None=None, # What to evaluate
     if not cfg.sample: check_same_split(model.spec['dataset'])  # never scored on images it trained on
     name = str(cfg.ckpt) if cfg.ckpt is not None else f"pretrained {cfg.model or 'reference'}"
     if cfg.quality: return _quality(model, name, cfg)
-    images = ds.splits(cfg.data_dir, sample=cfg.sample)[cfg.split][0][:cfg.n_images]
+    images, labels = (t[:cfg.n_images] for t in ds.splits(cfg.data_dir, sample=cfg.sample)[cfg.split])
+    labels = labels if getattr(model, 'conditional', False) else None  # a conditional model's bound is of p(x|y)
     kl_weight = model.spec['kl_weight'] if cfg.kl_weight is None else cfg.kl_weight
-    m = evaluate(model, images, kl_weight, seed=cfg.seed)
+    m = evaluate(model, images, kl_weight, seed=cfg.seed, labels=labels)
     res = dict(checkpoint=name, dataset=ds.name, split=cfg.split, n_images=len(images),
                protocol='the shipped sample' if cfg.sample else SPLIT_PROTOCOLS.get(getattr(ds, 'split', None), 'as the dataset splits it'), kl_weight=kl_weight, **m)
+    if labels is not None: res['conditional'] = "each image scored with its label: the bounds are of log p(x|y)"
     if cfg.iwae_k:
-        nll = _iwae_resumable(model, images, cfg)
+        nll = _iwae_resumable(model, images, cfg, labels)
         res.update(nll=nll['nll'], nll_sem=nll['nll_sem'], bpd=nll['bpd'], iwae_k=cfg.iwae_k, iwae_seconds=nll['seconds'], iwae_bf16=cfg.bf16, iwae_compile=cfg.compile)
         if hasattr(ds, 'seed'): res[f'{cfg.split}_binarization_seed'] = ds.seed + (cfg.split == 'test')
     r = next(iter(m)); R = r.upper()  # the reconstruction term's name (mse for Gaussian pixels)

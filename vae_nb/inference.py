@@ -5,6 +5,7 @@
 # %% ../nbs/10_inference.ipynb #cd8bd375
 from __future__ import annotations
 import io, math, shutil, sys, time
+from functools import partial
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,8 +14,9 @@ from torchvision.utils import make_grid
 from PIL import Image, ImageDraw, ImageFont
 
 from .core import atomic_write, check_seed, pick_device, run_command
-from .data import get_dataset, to_image
-from .model import CHUNK, MAX_IMAGES, VAE, load_model, load_pretrained, raw_images, reconstruct, sample_images
+from .data import class_names, get_dataset, to_image
+from .loss import get_likelihood
+from .model import CHUNK, MAX_IMAGES, PRETRAINED, VAE, load_model, load_pretrained, raw_images, reconstruct, sample_images, sample_labels
 
 # %% auto #0
 __all__ = ['MAX_GRID', 'MAX_RECON', 'MAX_STEPS', 'slerp', 'interpolate', 'image_png', 'InferConfig', 'render', 'vae_infer']
@@ -34,7 +36,9 @@ def interpolate(model:VAE, # A trained VAE
                 x0:torch.Tensor, # uint8 image `[1,28,28]` to start from
                 x1:torch.Tensor, # uint8 image `[1,28,28]` to end at
                 steps:int=10, # Number of images, endpoints included: 2 to `MAX_IMAGES`
-                spherical:bool=False # Slerp instead of a straight line
+                spherical:bool=False, # Slerp instead of a straight line
+                labels:tuple|None=None, # A conditional model's: the classes of `x0` and `x1`, each encoded with its own
+                label:int|None=None # The class the path is decoded as (default: `x0`'s)
                ) -> torch.Tensor:
     "Decoded images along the path between the posterior means of `x0` and `x1`, `[steps,1,28,28]`, `CHUNK` at a time."
     if not isinstance(steps, int) or isinstance(steps, bool) or not 2 <= steps <= MAX_IMAGES:
@@ -42,10 +46,14 @@ def interpolate(model:VAE, # A trained VAE
     for x, name in ((x0, 'x0'), (x1, 'x1')):
         if getattr(x, 'ndim', None) != 3: raise ValueError(f"{name} must be one image [1, 28, 28], got {list(x.shape) if hasattr(x, 'shape') else type(x).__name__}")
     pair, p = torch.cat([raw_images(x[None], name) for x, name in ((x0, 'x0'), (x1, 'x1'))]), next(model.parameters())
-    mu = model.encode(get_dataset(model.spec['dataset']).to_model(pair.to(p.device)))[0].cpu().double()
+    if getattr(model, 'conditional', False) and labels is None: raise ValueError("a conditional model encodes each image with its class: give labels=(class of x0, class of x1)")
+    y = sample_labels(model, 2, None if labels is None else list(labels))
+    mu = model.encode(get_dataset(model.spec['dataset']).to_model(pair.to(p.device)), *([] if y is None else [y.to(p.device)]))[0].cpu().double()
     t = torch.linspace(0, 1, steps, dtype=torch.float64)
     z = slerp(mu[0], mu[1], t) if spherical else torch.lerp(mu[0], mu[1], t[:, None])
-    return torch.cat([model.decode(c.to(p.device, p.dtype)).cpu() for c in z.split(CHUNK)])
+    c = [] if y is None else [sample_labels(model, 1, y[0] if label is None else label)[0]]  # the class the path is decoded as
+    mean = get_likelihood(model.spec['likelihood']['name']).mean  # images, not logits, from a Bernoulli model
+    return torch.cat([mean(model.decode(zc.to(p.device, p.dtype), *[k.expand(len(zc)).to(p.device) for k in c])).cpu() for zc in z.split(CHUNK)])
 
 
 # %% ../nbs/10_inference.ipynb #10e64fca
@@ -53,10 +61,11 @@ def image_png(images:torch.Tensor, # Model-scale images `[N,1,H,W]`, or `[N,3,H,
               ncols:int=8, # Images per row
               scale:int=4, # Nearest-neighbour upscaling
               row_labels:list|None=None, # A label for each row of the grid, written to its left
-              title:str|None=None # A line above the grid
+              title:str|None=None, # A line above the grid
+              to_unit=to_image # Model-scale images to [0, 1]: a dataset's `to_image` (default: the [-1, 1] scale's)
              ) -> bytes:
     "PNG bytes of a grid of `images`, with optional row labels and title."
-    grid = make_grid(to_image(images), nrow=ncols, padding=2, pad_value=1.0)
+    grid = make_grid(to_unit(images), nrow=ncols, padding=2, pad_value=1.0)
     mode = 'L' if images.shape[1] == 1 else 'RGB'
     img = Image.fromarray((grid[:1] if mode == 'L' else grid).mul(255).round().to(torch.uint8).permute(1, 2, 0).squeeze(-1).numpy())
     img = img.resize((img.width*scale, img.height*scale), Image.NEAREST)
@@ -85,6 +94,7 @@ class InferConfig:
     output:str=field(default='result', metadata=dict(flags=('-o', '--output'))) # Folder for the images (created if needed)
     device:str=field(default='auto', metadata=dict(flags=('-d', '--device'))) # cpu, cuda, mps or auto
     ckpt:str|None=field(default=None, metadata=dict(also=('-ckpt', '--ckpt_path'))) # Checkpoint, vae_nb's or the reference's (default: the pretrained model); -ckpt and --ckpt_path, the reference's spellings, work too
+    model:str|None=None # A pretrained model by name (a name in PRETRAINED) instead of --ckpt
     n:int|None=field(default=None, metadata=dict(flags=('-n',), metavar='N')) # Also write a grid of N prior samples, samples.png (1 to 4096)
     seed:int=0 # Seed of the prior draws
     temperature:float=1.0 # Scale of the prior draws
@@ -92,6 +102,7 @@ class InferConfig:
     interpolate:tuple|None=field(default=None, metadata=dict(nargs=3, type=int, metavar=('I', 'J', 'STEPS'))) # Also write the path between test images I and J in STEPS images (2 to 100), linear above spherical, interpolation.png
     data_dir:str|None=None # Folder holding MNIST/raw (default: $VAE_NB_DATA or the cache; the shipped sample if MNIST is not there)
     sample:bool=False # Take test images from the shipped sample
+    label:tuple|None=field(default=None, metadata=dict(nargs='+', type=int, metavar='K')) # For a conditional model: also write a grid of samples of each class K (-n of them, 16 unless given), samples_K.png
 
     def check(self):
         "Raise `ValueError` naming the first bad setting."
@@ -102,6 +113,8 @@ class InferConfig:
         if self.interpolate is not None and not 2 <= self.interpolate[2] <= MAX_STEPS:
             raise ValueError(f"--interpolate: STEPS must be from 2 to {MAX_STEPS}, got {self.interpolate[2]}")
         if self.ckpt is not None and not str(self.ckpt).strip(): raise ValueError("--ckpt is empty: give a checkpoint file, or leave --ckpt out for the pretrained model")
+        if self.model is not None and self.ckpt is not None: raise ValueError("give --model or --ckpt, not both")
+        if self.model is not None and self.model not in PRETRAINED: raise ValueError(f"unknown --model {self.model!r}: use one of {', '.join(PRETRAINED)}")
         if not str(self.output).strip(): raise ValueError("-o is empty: give a folder for the images")
         if Path(self.output).exists() and not Path(self.output).is_dir(): raise ValueError(f"output {self.output} is a file, not a folder")
         pick_device(self.device)
@@ -109,18 +122,29 @@ class InferConfig:
 
 
 # %% ../nbs/10_inference.ipynb #a08ccc34
+_image_png = image_png  # `render` draws on its model's pixel scale
+
 def render(model:VAE, args:InferConfig) -> dict:
     "Every image `vae_infer` writes, as `{file name: PNG bytes}`."
+    image_png = partial(_image_png, to_unit=get_dataset(model.spec['dataset']).to_image)  # on the model's pixel scale: [0, 1] for a Bernoulli model's
     files = {'vae_predict.png': image_png(sample_images(model, 1, args.temperature, args.seed), ncols=1, scale=8)}
     if args.n is not None:
         files['samples.png'] = image_png(sample_images(model, args.n, args.temperature, args.seed), ncols=min(args.n, 16),
                                          title=f"{args.n} prior samples, temperature {args.temperature:g}, seed {args.seed}")
+    if args.label is not None:
+        if not getattr(model, 'conditional', False): raise ValueError("--label is for a conditional model (vae_train --conditional; --model cvae): this one samples no chosen class")
+        n, names = args.n or 16, class_names(get_dataset(model.spec['dataset'])) or ()
+        for k in dict.fromkeys(args.label):
+            x = sample_images(model, n, args.temperature, args.seed, labels=k)  # checks k
+            files[f'samples_{k}.png'] = image_png(x, ncols=min(n, 16), title=f"{n} samples of class {k}{f' ({names[k]})' if k < len(names) else ''}, "
+                                                                              f"temperature {args.temperature:g}, seed {args.seed}")
     if args.reconstruct is not None or args.interpolate is not None:
         ds = get_dataset(model.spec['dataset'])
         if args.data_dir is not None and not args.sample and not ds.found(args.data_dir):  # a folder named, but wrong: say so
             ds.splits(args.data_dir, download=False)
         use_sample = args.sample or (not ds.found(args.data_dir) and getattr(ds, 'has_sample', True))  # a folder has none: its splits say where it is missing
-        images = ds.splits(args.data_dir, download=False, sample=use_sample)['test'][0]
+        images, image_labels = ds.splits(args.data_dir, download=False, sample=use_sample)['test']
+        image_labels = image_labels if getattr(model, 'conditional', False) else None  # a conditional model reconstructs with the labels
         if use_sample and not args.sample:
             print(f"note: {ds.name} not found (--data_dir or VAE_NB_DATA): using the {len(images):,} test images of the sample "
                   f"that ships with vae_nb (--sample says so and skips this note)", file=sys.stderr)
@@ -130,7 +154,7 @@ def render(model:VAE, args:InferConfig) -> dict:
         x, cols = images[:n], min(n, 16)
         rows, labels = [], []
         for k in range(0, n, cols):  # a row of test images, then a row of their reconstructions
-            rows += [ds.to_model(x[k:k+cols]), reconstruct(model, x[k:k+cols])]; labels += ['test image', 'reconstruction']
+            rows += [ds.to_model(x[k:k+cols]), reconstruct(model, x[k:k+cols], None if image_labels is None else image_labels[k:k+cols])]; labels += ['test image', 'reconstruction']
         pad = lambda r: torch.cat([r, torch.full((cols - len(r), *r.shape[1:]), 1.0)]) if len(r) < cols else r  # white tail
         files['reconstructions.png'] = image_png(torch.cat([pad(r) for r in rows]), ncols=cols, row_labels=labels,
                                                  title=f"test images 0 to {n-1} and their reconstructions (z = mu)")
@@ -138,9 +162,10 @@ def render(model:VAE, args:InferConfig) -> dict:
         i, j, steps = args.interpolate
         for k in (i, j):
             if not 0 <= k < len(images): raise ValueError(f"--interpolate: test image {k} is out of range 0..{len(images)-1}")
-        strips = [interpolate(model, images[i], images[j], steps, spherical=sph) for sph in (False, True)]
+        ys = None if image_labels is None else (int(image_labels[i]), int(image_labels[j]))  # a conditional model's: decoded as image i's class
+        strips = [interpolate(model, images[i], images[j], steps, spherical=sph, labels=ys) for sph in (False, True)]
         files['interpolation.png'] = image_png(torch.cat(strips), ncols=steps, row_labels=['linear', 'spherical'],
-                                               title=f"test image {i} to test image {j} in {steps} steps")
+                                               title=f"test image {i} to test image {j} in {steps} steps" + (f", decoded as class {ys[0]}" if ys else ''))
     return files
 
 # %% ../nbs/10_inference.ipynb #7d6c9bf2
@@ -148,7 +173,7 @@ def _infer(args:InferConfig):
     "Write the images `args` asks for; a failed write leaves no new folder behind."
     start, out = time.perf_counter(), Path(args.output)
     device = pick_device(args.device)
-    model = load_model(args.ckpt, device) if args.ckpt else load_pretrained(device=device)
+    model = load_model(args.ckpt, device) if args.ckpt else load_pretrained(args.model or 'reference', device=device)
     files = render(model, args)
     created = not out.exists()
     try:
@@ -158,7 +183,7 @@ def _infer(args:InferConfig):
         if created: shutil.rmtree(out, ignore_errors=True)
         raise ValueError(f"cannot write to {out} ({e.strerror or e})") from None
     for name in files: print(f"wrote {out/name}")
-    print(f"{len(files)} file(s) in {time.perf_counter() - start:.2f} s with {args.ckpt or 'the pretrained model'} on {device}")
+    print(f"{len(files)} file(s) in {time.perf_counter() - start:.2f} s with {args.ckpt or 'the pretrained model' + (f' {args.model}' if args.model else '')} on {device}")
 
 
 # %% ../nbs/10_inference.ipynb #c3b9aa61

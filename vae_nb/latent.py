@@ -12,9 +12,9 @@ from scipy import stats
 from fastcore.basics import patch
 from tqdm.auto import tqdm
 
-from .data import get_dataset, show_images
-from .model import VAE, posterior_draws
-from .loss import kl_per_dim
+from .data import class_names, get_dataset, show_images
+from .model import VAE, posterior_draws, sample_labels
+from .loss import get_likelihood, kl_per_dim
 from .inference import image_png, interpolate
 
 # %% auto #0
@@ -26,12 +26,16 @@ __all__ = ['encode_split', 'qq_grid', 'normality_table', 'format_table', 'kl_per
 def encode_split(model:VAE, # A trained VAE
                  images:torch.Tensor, # uint8 images `[N,1,28,28]`
                  bs:int=1000, # Batch size
-                 seed:int=0 # Seed of the z draws
+                 seed:int=0, # Seed of the z draws
+                 labels:torch.Tensor|None=None # The images' labels `[N]`, for a conditional model
                 ) -> dict:
     "Posterior means `mu`, log-variances `log_var` and one draw `z` for every image, each `[N,D]`."
     p, g = next(model.parameters()), torch.Generator().manual_seed(seed)
     to_model = get_dataset(model.spec['dataset']).to_model
-    mus, lvs = zip(*[model.encode(to_model(images[i:i+bs].to(p.device))) for i in range(0, len(images), bs)])
+    if getattr(model, 'conditional', False) and labels is None: raise ValueError("a conditional model encodes each image with its label: give labels")
+    y = sample_labels(model, len(images), labels)
+    c = lambda i: () if y is None else (y[i:i+bs].to(p.device),)
+    mus, lvs = zip(*[model.encode(to_model(images[i:i+bs].to(p.device)), *c(i)) for i in range(0, len(images), bs)])
     mu, log_var = torch.cat(mus).cpu(), torch.cat(lvs).cpu()
     z = mu + (0.5*log_var).exp()*torch.randn(mu.shape, generator=g)
     return dict(mu=mu, log_var=log_var, z=z)
@@ -199,9 +203,11 @@ class LatentExplorer:
     def __init__(self, model:VAE, # A trained VAE
                  images:torch.Tensor, # uint8 test images to pick pairs from
                  n_dims:int=6, # Sliders on this many most active dimensions
-                 spherical:bool=True): # Slerp between the pair
-        self.model, self.images, self.spherical = model, images, spherical
-        self.mu = encode_split(model, images)['mu']
+                 spherical:bool=True, # Slerp between the pair
+                 labels:torch.Tensor|None=None): # The images' labels, for a conditional model (whose explorer has a class selector)
+        self.model, self.images, self.spherical, self.labels = model, images, spherical, labels
+        self.mu = encode_split(model, images, labels=labels)['mu']
+        self.label = 0 if getattr(model, 'conditional', False) else None  # the class a conditional model's images are decoded as
         self.base, self.sd = self.mu.mean(0), self.mu.std(0)
         self.dims = self.mu.var(0).argsort(descending=True)[:n_dims].tolist()
         self.values = {d: 0.0 for d in self.dims}
@@ -213,16 +219,26 @@ class LatentExplorer:
         z = self.base.clone()
         for d, v in self.values.items(): z[d] += v*self.sd[d]
         p = next(self.model.parameters())
-        return self.model.decode(z[None].to(p.device, p.dtype)).cpu()[0]
+        mean = get_likelihood(self.model.spec['likelihood']['name']).mean  # an image, not logits, from a Bernoulli model
+        return mean(self.model.decode(z[None].to(p.device, p.dtype), *self._class(p))).cpu()[0]
+
+    def _class(self, p) -> tuple:
+        "What `decode` takes besides z: the selected class, for a conditional model."
+        return () if self.label is None else (torch.tensor([self.label], device=p.device),)
 
     def pair_image(self) -> torch.Tensor:
         "The image a fraction `t` of the way between the picked pair."
-        steps = interpolate(self.model, self.images[self.pair[0]], self.images[self.pair[1]], 11, self.spherical)
+        steps = interpolate(self.model, self.images[self.pair[0]], self.images[self.pair[1]], 11, self.spherical, **self._pair_labels())
         return steps[round(self.t*10)]
 
+    def _pair_labels(self) -> dict:
+        "A conditional model's labels of the pair, and the selected class to decode the path as."
+        if self.label is None: return {}
+        return dict(labels=(int(self.labels[self.pair[0]]), int(self.labels[self.pair[1]])), label=self.label)
+
 # %% ../nbs/11_latent.ipynb #92d90f87
-def _png(img:torch.Tensor) -> bytes:
-    return image_png(img[None], ncols=1, scale=6)
+def _png(img:torch.Tensor, to_unit=None) -> bytes:
+    return image_png(img[None], ncols=1, scale=6, **({} if to_unit is None else dict(to_unit=to_unit)))
 
 
 # %% ../nbs/11_latent.ipynb #492395f8
@@ -230,21 +246,30 @@ def _png(img:torch.Tensor) -> bytes:
 def widget(self:LatentExplorer):
     "The explorer as an ipywidgets box (needs a live kernel)."
     import ipywidgets as W
-    out1 = W.Image(value=_png(self.slider_image()), format='png', width=168)
+    png = lambda img: _png(img, get_dataset(self.model.spec['dataset']).to_image)  # on the model's pixel scale
+    out1 = W.Image(value=png(self.slider_image()), format='png', width=168)
     sliders = [W.FloatSlider(value=0.0, min=-3, max=3, step=0.25, description=f'z{d}', continuous_update=True) for d in self.dims]
     def on_slide(change, d):
-        self.values[d] = change['new']; out1.value = _png(self.slider_image())
+        self.values[d] = change['new']; out1.value = png(self.slider_image())
     for d, s in zip(self.dims, sliders): s.observe(lambda c, d=d: on_slide(c, d), names='value')
     n = len(self.images) - 1
     a, b = W.BoundedIntText(value=self.pair[0], min=0, max=n, description='from'), W.BoundedIntText(value=self.pair[1], min=0, max=n, description='to')
     t = W.FloatSlider(value=self.t, min=0, max=1, step=0.1, description='t')
-    out2 = W.Image(value=_png(self.pair_image()), format='png', width=168)
+    out2 = W.Image(value=png(self.pair_image()), format='png', width=168)
     def on_pair(_):
-        self.pair, self.t = (a.value, b.value), t.value; out2.value = _png(self.pair_image())
+        self.pair, self.t = (a.value, b.value), t.value; out2.value = png(self.pair_image())
     for w in (a, b, t): w.observe(on_pair, names='value')
     self._widgets = dict(sliders=sliders, slider_image=out1, a=a, b=b, t=t, pair_image=out2)
-    return W.HBox([W.VBox([W.HTML('<b>most active dimensions</b>'), *sliders, out1]),
-                   W.VBox([W.HTML('<b>between two test digits</b>'), a, b, t, out2])])
+    box = W.HBox([W.VBox([W.HTML('<b>most active dimensions</b>'), *sliders, out1]),
+                  W.VBox([W.HTML('<b>between two test digits</b>'), a, b, t, out2])])
+    if self.label is None: return box
+    names = class_names(get_dataset(self.model.spec['dataset'])) or ()
+    pick = W.Dropdown(options=[(names[k] if k < len(names) else str(k), k) for k in range(self.model.n_classes)], value=self.label, description='class')
+    def on_class(change):
+        self.label = change['new']; out1.value = png(self.slider_image()); out2.value = png(self.pair_image())
+    pick.observe(on_class, names='value')
+    self._widgets['label'] = pick
+    return W.VBox([pick, box])
 
 
 # %% ../nbs/11_latent.ipynb #00ec76fa
@@ -256,8 +281,9 @@ def static(self:LatentExplorer, steps:int=7) -> plt.Figure:
         for v in torch.linspace(-3, 3, steps).tolist():
             self.values = {k: (v if k == d else 0.0) for k in self.dims}; rows.append(self.slider_image())
     self.values = {d: 0.0 for d in self.dims}
-    rows += list(interpolate(self.model, self.images[self.pair[0]], self.images[self.pair[1]], steps, self.spherical))
-    fig = show_images(torch.stack(rows), ncols=steps, scale=0.8, suptitle='explorer, static: one row per slider (-3..3 sd), last row the pair')
+    rows += list(interpolate(self.model, self.images[self.pair[0]], self.images[self.pair[1]], steps, self.spherical, **self._pair_labels()))
+    fig = show_images((get_dataset(self.model.spec['dataset']).to_image(torch.stack(rows))*255).round().to(torch.uint8), ncols=steps, scale=0.8, suptitle='explorer, static: one row per slider (-3..3 sd), last row the pair'
+                      + (f', class {self.label}' if self.label is not None else ''))
     return fig
 
 

@@ -72,11 +72,16 @@ def elbo_terms(likelihood, # A likelihood, as `get_likelihood` returns
                mu:torch.Tensor, # Posterior means `[B,D]`
                log_var:torch.Tensor, # Posterior log-variances `[B,D]`
                kl_weight:float=0.001, # Weight of the KL term
-               free_bits:float=0.0 # Minimum KL (nats) per latent dimension in the objective
+               free_bits:float=0.0, # Minimum KL (nats) per latent dimension in the objective
+               kl:torch.Tensor|None=None # Per-image KL estimates `[B]`, where the prior has no closed form (default: N(0, I)'s, in closed form)
               ) -> VAELoss:
     "`(recon, kl, total)`: the likelihood's reconstruction term, KL in nats per image, and recon + `kl_weight`·KL."
     if out.shape != x.shape: raise ValueError(f"reconstruction shape {tuple(out.shape)} differs from input shape {tuple(x.shape)}")
     recon = likelihood.recon(out, x)
+    if kl is not None:  # a prior without a closed-form KL: the model's own estimate
+        if free_bits > 0: raise ValueError("free bits need the KL of each latent dimension, which an estimated KL does not have: leave free_bits out")
+        kl = kl.mean()
+        return VAELoss(recon, kl, recon + kl_weight*kl)
     kl_d = kl_per_dim(mu, log_var).mean(0)
     kl = kl_d.sum()
     kl_objective = kl_d.clamp(min=free_bits).sum() if free_bits > 0 else kl
@@ -95,12 +100,13 @@ def vae_loss(recon:torch.Tensor, # Reconstructions `[B,1,28,28]`
 
 # %% ../nbs/02_loss.ipynb #0d8b9730
 class VAEObjective:
-    "Loss function `(preds, x, *rest) -> VAELoss`, with `preds = (output, mu, log_var)`: the terms, `total` to minimise."
+    "Loss function `(preds, x, *rest) -> VAELoss`, with `preds = (output, mu, log_var)` (and a KL estimate per image, for a prior without a closed form): the terms, `total` to minimise."
     def __init__(self, likelihood:str='gaussian', # A name in `LIKELIHOODS`
                  kl_weight:float=0.001, # Weight of the KL term
                  free_bits:float=0.0): # Minimum KL (nats) per latent dimension in the objective
         self.likelihood, self.kl_weight, self.free_bits = get_likelihood(likelihood), kl_weight, free_bits
         self.kl_scale = 1.0
     def __call__(self, preds, x, *rest) -> VAELoss:
-        out, mu, log_var = preds
-        return elbo_terms(self.likelihood, out.float(), x, mu.float(), log_var.float(), self.kl_weight*self.kl_scale, self.free_bits)
+        out, mu, log_var, *kl = preds
+        return elbo_terms(self.likelihood, out.float(), x, mu.float(), log_var.float(), self.kl_weight*self.kl_scale, self.free_bits,
+                          kl[0].float() if kl else None)

@@ -11,6 +11,7 @@ import torch.distributed as dist
 import matplotlib.pyplot as plt
 
 from .learner import Callback
+from .model import labels_for
 
 
 # %% auto #0
@@ -23,10 +24,9 @@ class ValidationNoise(Callback):
     def before_validate(self, learn): self.generator = torch.Generator().manual_seed(self.seed)
     def predict(self, learn, inner):
         if learn.training: return inner()
-        m = learn.model
-        mu, log_var = m.encode(learn.batch[0])
-        eps = torch.randn(mu.shape, generator=self.generator).to(mu)
-        learn.preds = (m.decode(m.reparameterize(mu, log_var, eps=eps)), mu, log_var)
+        m, x = learn.model, learn.batch[0]
+        eps = torch.randn(len(x), m.z_dim, generator=self.generator).to(x)  # the noise, from this pass's own generator
+        learn.preds = m(x, *labels_for(m, learn.batch), eps=eps)  # a conditional model's labels too
 
 
 # %% ../nbs/05_metrics.ipynb #1b436c43
@@ -43,7 +43,7 @@ class VAEMetrics(Callback):
             return
         obj = learn.loss_func
         name = obj.likelihood.recon_name
-        mean_recon = obj.likelihood.recon(learn.model.decode(learn.preds[1]), learn.batch[0])
+        mean_recon = obj.likelihood.recon(learn.model.decode(learn.preds[1], *labels_for(learn.model, learn.batch)), learn.batch[0])
         for k, v in ((name, t.recon), ('kl', t.kl), ('total', t.recon + obj.kl_weight*t.kl), (f'{name}_mean', mean_recon)):
             self.vsums[k] = self.vsums.get(k, 0.0) + v.item()*n
         self.vn += n

@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_model.ipynb #47c04ed1
 from __future__ import annotations
-import inspect, io, math, re
+import importlib, inspect, io, math, re
 from collections import OrderedDict
 from pathlib import Path
 
@@ -19,9 +19,10 @@ from .data import get_dataset, DATASETS, IMAGE_SIZES
 from .loss import get_likelihood, LIKELIHOODS
 
 # %% auto #0
-__all__ = ['OUTPUTS', 'SPEC_VERSION', 'MAX_IMAGES', 'CHUNK', 'ARCHS', 'MAX_PARAMS', 'PRETRAINED', 'Encoder', 'Decoder', 'kernels',
-           'default_spec', 'image_args', 'image_shape', 'BaseVAE', 'VAE', 'posterior_draws', 'raw_images',
-           'sample_images', 'reconstruct', 'save_checkpoint', 'CheckpointError', 'load_checkpoint', 'config_from_state',
+__all__ = ['OUTPUTS', 'SPEC_VERSION', 'PRIORS', 'MAX_IMAGES', 'CHUNK', 'ARCHS', 'CHAPTER_ARCHS', 'CHAPTER_PRIORS', 'MAX_PARAMS',
+           'PRETRAINED', 'Encoder', 'Decoder', 'kernels', 'default_spec', 'image_args', 'image_shape', 'StandardNormal',
+           'BaseVAE', 'labels_for', 'VAE', 'posterior_draws', 'raw_images', 'sample_labels', 'sample_images',
+           'reconstruct', 'save_checkpoint', 'CheckpointError', 'load_checkpoint', 'config_from_state', 'load_arch',
            'model_spec', 'check_spec', 'build_model', 'state_mismatch', 'check_weights', 'load_model', 'ResBlock',
            'ResEncoder', 'ResDecoder', 'ResVAE', 'load_pretrained']
 
@@ -189,6 +190,23 @@ def image_shape(config:dict # A network's config
     return (config.get('image_channels', 1), config.get('image_size', 28), config.get('image_size', 28))
 
 
+# %% ../nbs/03_model.ipynb #03fa01c3
+class StandardNormal(nn.Module):
+    "The prior N(0, I): no parameters, its KL from a diagonal Gaussian in closed form."
+    name, closed_form = 'standard', True
+    def __init__(self, model:nn.Module|None=None): super().__init__()  # the model it is the prior of (a prior with parameters may need its shape)
+    def log_prob(self, z:torch.Tensor, model:nn.Module|None=None) -> torch.Tensor:
+        "log p(z) of latents `[N,D]`, `[N]`."
+        return -0.5*(z**2).sum(-1) - z.shape[-1]/2*math.log(2*math.pi)
+    def sample(self, model:nn.Module, n:int, generator:torch.Generator|None=None, temperature:float=1.0) -> torch.Tensor:
+        "`n` draws `[n,D]` from N(0, temperature² I), on the CPU, from `generator`."
+        return torch.randn(n, model.z_dim, generator=generator, device='cpu') * temperature
+    def kl(self, model:nn.Module, mu:torch.Tensor, log_var:torch.Tensor, z:torch.Tensor|None=None) -> torch.Tensor:
+        "KL(q(z|x) || p(z)) per image `[B]`, in closed form (`z` is not needed)."
+        return 0.5*(mu**2 + log_var.exp() - 1 - log_var).sum(-1)
+
+PRIORS = {'standard': StandardNormal}  # a later chapter adds 'vamp'
+
 # %% ../nbs/03_model.ipynb #b05ff926
 class BaseVAE(nn.Module):
     "A VAE: an `encoder` to the parameters of a diagonal Gaussian posterior, a `decoder` from latents, a N(0, I) prior."
@@ -199,6 +217,9 @@ class BaseVAE(nn.Module):
         super().__init__()
         self.encoder, self.decoder, self.config = encoder, decoder, config
         self.spec = default_spec(config, arch)  # what a checkpoint records; `build_model` sets the likelihood, data and KL weight
+        self.prior = StandardNormal()  # N(0, I); `build_model` sets another that a spec names
+
+    conditional = False  # a conditional model (the conditional chapter's `CVAE`) also takes each image's label
 
     @property
     def z_dim(self): return self.encoder.z_dim
@@ -235,10 +256,21 @@ def reparameterize(self:BaseVAE, mu, log_var, temperature:float=1.0, eps=None):
 # %% ../nbs/03_model.ipynb #4c1452a9
 @patch
 def forward(self:BaseVAE, x, eps=None):
-    "`(decode(z), mu, log_var)` for z ~ q(z|x), with the noise `eps` drawn here unless given (as a data-parallel shard's rows of one draw)."
+    "`(decode(z), mu, log_var)` for z ~ q(z|x), with the noise `eps` drawn here unless given; and the KL estimate per image where the prior has no closed form."
     mu, log_var = self.encode(x)
-    return self.decode(self.reparameterize(mu, log_var, eps=eps)), mu, log_var
+    z = self.reparameterize(mu, log_var, eps=eps)
+    out = self.decode(z)
+    return (out, mu, log_var) if self.prior.closed_form else (out, mu, log_var, self.prior.kl(self, mu, log_var, z))
 
+
+# %% ../nbs/03_model.ipynb #4fe11554
+def labels_for(model:torch.nn.Module, # A model
+               batch:tuple # A batch `(x,)` or `(x, labels)`
+              ) -> tuple:
+    "What `model` takes from `batch` besides the images: `(labels,)` for a conditional model, `()` for the others."
+    if not getattr(model, 'conditional', False): return ()
+    if len(batch) < 2: raise ValueError("a conditional model needs each image's label, and these batches carry none")
+    return (batch[1],)
 
 # %% ../nbs/03_model.ipynb #b83284de
 class VAE(BaseVAE):
@@ -273,22 +305,22 @@ def sample(self:BaseVAE, n:int, # Number of images
     "Decode `n` draws from the prior N(0, temperature² I)."
     if not isinstance(n, int) or isinstance(n, bool) or n <= 0: raise ValueError(f"n must be a positive integer, got {n!r}")
     p = next(self.parameters())
-    z = torch.randn(n, self.z_dim, generator=generator, device='cpu').to(p.device, p.dtype) * temperature
-    return self.decode(z)
+    return self.decode(self.prior.sample(self, n, generator, temperature).to(p.device, p.dtype))
 
 # %% ../nbs/03_model.ipynb #af9d73b3
 def posterior_draws(model:VAE, # A VAE
                     mu:torch.Tensor, # Posterior means `[B,D]`
                     log_var:torch.Tensor, # Posterior log-variances `[B,D]`
                     k:int, # Draws per image
-                    generator:torch.Generator|None=None # CPU generator of the draws
+                    generator:torch.Generator|None=None, # CPU generator of the draws
+                    labels:torch.Tensor|None=None # The images' labels `[B]`, for a conditional model
                    ) -> tuple:
     "Decoder outputs `[k*B,...]` (draw-major) and log p(z) - log q(z|x) `[k,B]` for `k` draws z ~ q(z|x) per image."
     eps = torch.randn((k,) + mu.shape, generator=generator).to(mu)
     z = mu + (0.5*log_var).exp()*eps                                     # [k,B,D]
-    log_pz = -0.5*(z**2).sum(-1) - z.shape[-1]/2*math.log(2*math.pi)
+    log_pz = model.prior.log_prob(z.flatten(0, 1), model).view(k, -1)  # the model's own prior
     log_qz = -0.5*(eps**2).sum(-1) - (0.5*log_var).sum(-1) - z.shape[-1]/2*math.log(2*math.pi)
-    return model.decode(z.flatten(0, 1)), log_pz - log_qz
+    return model.decode(z.flatten(0, 1), *([] if labels is None else [labels.repeat(k)])), log_pz - log_qz
 
 # %% ../nbs/03_model.ipynb #67c91af7
 MAX_IMAGES, CHUNK = 65_536, 1_000  # the most images one call decodes from draws (205 MB of float32), and images per decoder pass
@@ -306,12 +338,30 @@ def raw_images(images, # uint8 images `[N,1,28,28]` (or `[N,C,H,W]`) as the data
     return images
 
 
+# %% ../nbs/03_model.ipynb #7efd010f
+def sample_labels(model:torch.nn.Module, # A model
+                  n:int, # Number of images
+                  labels=None # An int for all, a sequence or tensor of `n`, or None
+                 ) -> torch.Tensor|None:
+    "The `n` classes to sample a conditional model at (None for another model): `labels`, else each class in turn."
+    if not getattr(model, 'conditional', False):
+        if labels is not None: raise ValueError("this model is not conditional: it samples no chosen class (train one with --conditional)")
+        return None
+    k = model.n_classes
+    y = torch.arange(n) % k if labels is None else torch.as_tensor(labels)
+    if y.dim() == 0: y = y.expand(n)
+    if y.is_floating_point() or y.dtype == torch.bool or y.shape != (n,):
+        raise ValueError(f"labels must be one class or {n} classes (integers), got {labels!r:.60}")
+    if len(y) and not (0 <= int(y.min()) and int(y.max()) < k): raise ValueError(f"labels must be classes 0 to {k-1}, got {int(y.min() if y.min() < 0 else y.max())}")
+    return y.long()
+
 # %% ../nbs/03_model.ipynb #d28bcbbd
 @torch.no_grad()
 def sample_images(model:VAE, # A trained VAE
                   n:int, # Number of images, 1 to `MAX_IMAGES`
                   temperature:float=1.0, # Scale of the prior draws, positive and finite
-                  seed:int=0 # Seed of the draws, 0 to 2**63-1
+                  seed:int=0, # Seed of the draws, 0 to 2**63-1
+                  labels=None # A conditional model's classes: one for all, or one per image (default: 0, 1, 2, ... in turn)
                  ) -> torch.Tensor:
     "`n` images decoded from prior draws, model-scale `[n,1,28,28]`, `CHUNK` at a time."
     if not isinstance(n, int) or isinstance(n, bool) or not 0 < n <= MAX_IMAGES: raise ValueError(f"the number of images must be an integer from 1 to {MAX_IMAGES:,}, got {n!r}")
@@ -319,8 +369,9 @@ def sample_images(model:VAE, # A trained VAE
         raise ValueError(f"temperature must be positive and finite, got {temperature!r}")
     check_seed(seed)
     mean, p = get_likelihood(model.spec['likelihood']['name']).mean, next(model.parameters())
-    z = torch.randn(n, model.z_dim, generator=torch.Generator().manual_seed(seed), device='cpu').to(p.device, p.dtype) * temperature
-    out = torch.cat([mean(model.decode(c)).cpu() for c in z.split(CHUNK)])
+    y = sample_labels(model, n, labels)
+    z = model.prior.sample(model, n, torch.Generator().manual_seed(seed), temperature).to(p.device, p.dtype)  # the model's own prior
+    out = torch.cat([mean(model.decode(c, *([] if y is None else [y[i:i+CHUNK].to(p.device)]))).cpu() for i, c in zip(range(0, n, CHUNK), z.split(CHUNK))])
     if not out.isfinite().all(): raise ValueError(f"the decoded images are not finite at temperature {temperature:g}: use a smaller temperature")
     return out
 
@@ -328,13 +379,19 @@ def sample_images(model:VAE, # A trained VAE
 # %% ../nbs/03_model.ipynb #5e30aa49
 @torch.no_grad()
 def reconstruct(model:VAE, # A trained VAE
-                images:torch.Tensor # uint8 images `[N,1,28,28]`, as the dataset gives them
+                images:torch.Tensor, # uint8 images `[N,1,28,28]`, as the dataset gives them
+                labels:torch.Tensor|None=None # Their labels `[N]`, for a conditional model
                ) -> torch.Tensor:
     "Reconstructions of `images` through z = mu, model-scale, `CHUNK` images at a time."
     images, p = raw_images(images), next(model.parameters())
     if len(images) == 0: raise ValueError("no images to reconstruct")
+    if getattr(model, 'conditional', False) and labels is None: raise ValueError("a conditional model reconstructs an image from it and its label: give labels")
+    y = sample_labels(model, len(images), labels)
     to_model, mean = get_dataset(model.spec['dataset']).to_model, get_likelihood(model.spec['likelihood']['name']).mean
-    return torch.cat([mean(model.decode(model.encode(to_model(x.to(p.device)))[0])).cpu() for x in images.split(CHUNK)])
+    def one(i, x):
+        c = () if y is None else (y[i:i+CHUNK].to(p.device),)
+        return mean(model.decode(model.encode(to_model(x.to(p.device)), *c)[0], *c)).cpu()
+    return torch.cat([one(i, x) for i, x in zip(range(0, len(images), CHUNK), images.split(CHUNK))])
 
 
 # %% ../nbs/03_model.ipynb #549939db
@@ -396,6 +453,12 @@ def config_from_state(state:dict) -> dict:
 
 # %% ../nbs/03_model.ipynb #86af7624
 ARCHS = {'reference': VAE}  # `ResVAE` adds 'resnet' below
+CHAPTER_ARCHS = {'cvae': 'vae_nb.conditional'}  # networks that later chapters define: their module adds them to ARCHS when imported
+CHAPTER_PRIORS = {'vamp': 'vae_nb.vampprior'}  # and priors, to PRIORS
+
+def load_arch(name:str, registry:dict=ARCHS, chapters:dict=CHAPTER_ARCHS):
+    "Make sure `registry` (`ARCHS`, or `PRIORS` with `CHAPTER_PRIORS`) holds `name` if a chapter defines it, importing that chapter's module (a fixed table: a file names no code to run)."
+    if name not in registry and name in chapters: importlib.import_module(chapters[name])
 
 def model_spec(ckpt:dict # A loaded checkpoint
               ) -> dict:
@@ -426,6 +489,11 @@ def check_spec(spec:dict # A model spec, as `model_spec` returns
     "Refuse a spec that this vae_nb cannot rebuild or that no trained model has; else the model it describes, on the meta device."
     for key in ('arch', 'likelihood', 'dataset', 'kl_weight'):
         if key not in spec: raise CheckpointError(f"its model spec has no {key!r}")
+    if isinstance(spec['arch'], dict) and isinstance(spec['arch'].get('name'), str): load_arch(spec['arch']['name'])
+    if (prior := spec.get('prior', {'name': 'standard'})) is not None:
+        if not isinstance(prior, dict) or not isinstance(prior.get('name'), str): raise CheckpointError(f"its prior must be a dict with a name, such as {{'name': 'standard'}}, got {prior!r:.80}")
+        load_arch(prior['name'], PRIORS, CHAPTER_PRIORS)
+        if prior['name'] not in PRIORS: raise CheckpointError(f"unknown prior {prior['name']!r} in the checkpoint: this vae_nb has {', '.join(PRIORS)}")
     for part, names in (('arch', ARCHS), ('likelihood', LIKELIHOODS), ('dataset', DATASETS)):
         v = spec[part]
         if not isinstance(v, dict) or not isinstance(v.get('name'), str):
@@ -444,7 +512,8 @@ def _meta_network(spec:dict, lik) -> nn.Module:
     "The spec's network on the meta device, once its arguments are of the kinds and sizes a trained model has."
     args = {k: v for k, v in spec['arch'].items() if k not in ('name', 'fp32_layers')}
     takes = inspect.signature(ARCHS[spec['arch']['name']]).parameters
-    if unknown := [k for k in args if k not in takes]:
+    open_ended = any(p.kind == p.VAR_KEYWORD for p in takes.values())  # a network that hands its arguments on checks them there
+    if not open_ended and (unknown := [k for k in args if k not in takes]):
         raise CheckpointError(f"arch {spec['arch']['name']} takes no {', '.join(map(repr, unknown))} (it takes {', '.join(takes)})")
     if 'slope' in args: _number(args['slope'], lambda v: 0 <= v <= 1, 'a number from 0 to 1', 'slope')
     if 'output' in takes and (out := args.get('output', takes['output'].default)) != lik.output:
@@ -465,9 +534,14 @@ def build_model(spec:dict # A model spec, as `model_spec` returns
     "A new model of the architecture `spec` names, carrying `spec`."
     args = dict(spec['arch']); name = args.pop('name')
     args.pop('fp32_layers', None)  # a CPU kernel choice that specs recorded until it left the network: not part of a model
+    load_arch(name)
     if name not in ARCHS: raise ValueError(f"unknown architecture {name!r}: use one of {', '.join(ARCHS)}")
     model = ARCHS[name](**args)
     model.spec = dict(spec, arch=dict(name=name, **model.config))
+    if (prior := spec.get('prior')) and prior.get('name', 'standard') != 'standard':  # a prior other than N(0, I), with its arguments
+        load_arch(prior['name'], PRIORS, CHAPTER_PRIORS)
+        if prior['name'] not in PRIORS: raise ValueError(f"unknown prior {prior['name']!r}: use one of {', '.join(PRIORS)}")
+        model.prior = PRIORS[prior['name']](model, **{k: v for k, v in prior.items() if k != 'name'})
     return model
 
 
@@ -579,7 +653,8 @@ ARCHS['resnet'] = ResVAE
 PRETRAINED = {'reference': 'assets/pretrained.pt',          # the reference's network and objective on MNIST
               'resnet': 'assets/resnet.pt',                # the residual network, the same objective and data
               'bernoulli': 'assets/bernoulli.pt',          # the residual network with Bernoulli pixels on binarized MNIST (the ELBO)
-              'fashion_mnist': 'assets/fashion_mnist.pt'}  # the reference's network and objective on Fashion-MNIST
+              'fashion_mnist': 'assets/fashion_mnist.pt',  # the reference's network and objective on Fashion-MNIST
+              'cvae': 'assets/cvae.pt'}                    # the reference's network, conditioned on the digit, Bernoulli pixels (the conditional chapter)
 
 def load_pretrained(name:str='reference', # A name in `PRETRAINED`
                     device:str|torch.device='cpu' # Where to put the model

@@ -15,7 +15,7 @@ import scipy.linalg
 
 from .core import atomic_write, check_seed, cpu_model, dumps, pick_device
 from .data import Batches, binarize, check_same_split, official_splits, get_dataset
-from .model import sample_images
+from .model import sample_images, sample_labels
 from .learner import Callback, DataLoaders, Learner, OneCycleLR, ProgressCB, adam
 
 # %% auto #0
@@ -222,6 +222,9 @@ def sample_quality(model, # A trained VAE
     test, train = s['test'][0][:n], s['train'][0][:n]
     if hasattr(ds, 'seed'): train = binarize(train, ds.seed + 2)  # binary, as the test images; a seed of its own
     real, fake, floor = features_of(clf, test), features_of(clf, model_samples(model, n, seed)), features_of(clf, train)
+    got = scores(real, fake, seed=seed)
+    if (asked := sample_labels(model, n)) is not None:  # a conditional model's samples go through the classes in turn
+        got['class_match'] = (fake[1].argmax(1) == asked).float().mean().item()  # the share the classifier puts in the class asked for
     return dict(dataset=name, split='test', n=n, protocol='the shipped sample' if sample else getattr(ds, 'split', None), seed=seed,
-                classifier=getattr(clf, 'record', {}).get('checkpoint', 'given'), samples=scores(real, fake, seed=seed), floor=scores(real, floor, seed=seed),
+                classifier=getattr(clf, 'record', {}).get('checkpoint', 'given'), samples=got, floor=scores(real, floor, seed=seed),
                 test_classes=class_histogram(real[1]), seconds=round(time.perf_counter() - start, 1))

@@ -29,11 +29,13 @@ __all__ = ['RUN_FILES', 'epoch_images', 'epoch_figure', 'save_grid', 'RunRecorde
 def epoch_images(model:torch.nn.Module, # The model
                  images:torch.Tensor, # A fixed batch of uint8 images to reconstruct
                  n_samples:int=16, # Prior samples to draw
-                 seed:int=0 # Seed of the prior samples
+                 seed:int=0, # Seed of the prior samples
+                 labels:torch.Tensor|None=None # The images' labels: a conditional model's reconstructions need them
                 ) -> torch.Tensor:
-    "uint8 images: `images`, their reconstructions with z = mu, and prior samples, on the dataset's pixel scale."
+    "uint8 images: `images`, their reconstructions with z = mu, and prior samples (a conditional model's: each class in turn), on the dataset's pixel scale."
     ds = get_dataset(model.spec['dataset'])
-    rows = torch.cat([ds.to_model(images), reconstruct(model, images), sample_images(model, n_samples, seed=seed)])
+    labels = labels if getattr(model, 'conditional', False) else None
+    rows = torch.cat([ds.to_model(images), reconstruct(model, images, labels), sample_images(model, n_samples, seed=seed)])
     return (ds.to_image(rows)*255).round().to(torch.uint8)
 
 
@@ -77,8 +79,9 @@ class RunRecorder(Callback):
     def __init__(self, path:str|Path, # The run's folder, created if needed
                  config:dict, # The run's settings, saved as `config.json` and in checkpoints
                  fixed_images:torch.Tensor|None=None, # uint8 images shown with their reconstructions each epoch
-                 save_every:int=0): # Also keep `epoch_NNN.pt` every this many epochs (0: never)
-        store_attr('config,fixed_images,save_every')
+                 save_every:int=0, # Also keep `epoch_NNN.pt` every this many epochs (0: never)
+                 fixed_labels:torch.Tensor|None=None): # Their labels, for a conditional model
+        store_attr('config,fixed_images,save_every,fixed_labels')
         self.path, self.best = Path(path), math.inf
 
     def before_fit(self, learn):
@@ -93,7 +96,7 @@ class RunRecorder(Callback):
         rec = learn.history[-1]
         atomic_write(self.path/'metrics.jsonl', ''.join(dumps(r) + '\n' for r in learn.history))
         if self.fixed_images is not None:
-            save_grid(epoch_images(learn.model, self.fixed_images, n_samples=len(self.fixed_images)), self.path/'images'/f'epoch_{learn.epoch:03d}.png',
+            save_grid(epoch_images(learn.model, self.fixed_images, n_samples=len(self.fixed_images), labels=self.fixed_labels), self.path/'images'/f'epoch_{learn.epoch:03d}.png',
                       ncols=len(self.fixed_images), labels=('data', 'reconstruction', 'samples'))
         if rec.get('valid_total', math.inf) < self.best:
             self.best = rec['valid_total']
@@ -333,10 +336,11 @@ def finish(self:RunFolder, test_metrics:dict, # The test split's metrics
 @patch
 def callbacks(self:RunFolder, config:dict, # The run's settings, saved as `config.json` and in checkpoints
               fixed_images:torch.Tensor|None=None, # uint8 images shown with their reconstructions each epoch
-              save_every:int=0 # Also keep `epoch_NNN.pt` every this many epochs (0: never)
+              save_every:int=0, # Also keep `epoch_NNN.pt` every this many epochs (0: never)
+              fixed_labels:torch.Tensor|None=None # Their labels, for a conditional model
              ) -> list:
     "The callback that records the run in this folder: process 0's alone."
-    return [RunRecorder(self.path, config, fixed_images, save_every)] if self.rank == 0 else []
+    return [RunRecorder(self.path, config, fixed_images, save_every, fixed_labels)] if self.rank == 0 else []
 
 
 # %% ../nbs/06_runs.ipynb #bb11388c

@@ -13,6 +13,7 @@ from fastcore.basics import patch, store_attr
 
 from .core import bf16_native, note, pick_device
 from .learner import Callback, TrainingDiverged
+from .model import labels_for
 
 
 # %% auto #0
@@ -222,7 +223,7 @@ def predict(self:DataParallel, learn, inner):
     if not learn.training: return inner()
     x = learn.batch[0]
     eps = torch.randn(self.n, learn.model.z_dim, device=x.device)[self.rows]
-    learn.preds = self.ddp(x, eps=eps)
+    learn.preds = self.ddp(x, *labels_for(learn.model, learn.batch), eps=eps)
 
 
 # %% ../nbs/07_speed.ipynb #bdf5c59b

@@ -14,10 +14,12 @@ import torch
 from fastcore.basics import patch
 
 from .core import GIVEN, bf16_native, pick_device, run_command
-from .data import Batches, get_dataset, dataset_spec, DATASETS
-from .model import ARCHS, MAX_PARAMS, SPEC_VERSION, CheckpointError, build_model, image_args, load_checkpoint, state_mismatch
+from .data import Batches, class_names, get_dataset, dataset_spec, DATASETS
+from .model import ARCHS, MAX_PARAMS, PRIORS, SPEC_VERSION, CheckpointError, build_model, image_args, load_checkpoint, state_mismatch
 from .loss import LIKELIHOODS, VAEObjective, get_likelihood
 from .learner import Callback, DataLoaders, Learner, adam, DeviceCB, OneCycleLR, ProgressCB
+from .conditional import Conditional
+import vae_nb.vampprior  # adds 'vamp' to PRIORS
 from .metrics import VAEMetrics, ValidationNoise, summary_line
 from .runs import RunFolder, check_resume, counted
 from .speed import check_fp32_layers, deterministic_kernels, dist_env, native_bf16, processes, speed_callbacks
@@ -59,12 +61,15 @@ class TrainConfig:
     epochs:int=30 # Total number of epochs
     lr:float=5e-4 # Adam's learning rate (the peak, with the one-cycle schedule)
     bs:int=32 # Batch size
-    arch:str='reference' # Network: a name in ARCHS
+    arch:str='reference' # Network: a name in ARCHS (cvae is what --conditional makes of reference or resnet)
     z_dim:int=64 # Size of the latent
     enc_channels:tuple=(32, 64, 64, 64) # Widths of the encoder's four hidden convolutions
     dec_channels:tuple=(64, 64, 64, 32) # Widths of the decoder's first four layers
     likelihood:str='gaussian' # Pixel likelihood: a name in LIKELIHOODS
     dataset:str='mnist' # Data: a name in DATASETS ('folder': your own images, in --data_dir)
+    conditional:bool=False # A conditional VAE: each image's label goes into the encoder and the decoder, and samples are of chosen classes
+    prior:str='standard' # The prior p(z): a name in PRIORS (standard: N(0, I); vamp: a mixture of the posteriors of --n_pseudo learned pseudo-inputs)
+    n_pseudo:int|None=None # With --prior vamp: the number of pseudo-inputs K (default 500)
     image_size:int|None=None # For --dataset folder, the side images are brought to: 28, 32 or 64 (default 32)
     image_channels:int|None=None # For --dataset folder, grey (1) or colour (3) (default 3)
     kl_weight:float|None=None # Weight of KL in the loss (default: the likelihood's: gaussian 0.001, the reference's; bernoulli 1, the ELBO)
@@ -108,7 +113,7 @@ def train(cfg:TrainConfig|None=None, # The run's settings (default: the referenc
         torch.manual_seed(cfg.seed)
         model = build_model(cfg.model_spec()).to(dev, memory_format=torch.channels_last if cfg.channels_last else torch.preserve_format)
         dls, test = data_loaders(cfg, splits, dev)
-        cbs = callbacks_for(cfg, dev, rank, world) + run.callbacks(dict(cfg.to_dict(), device=str(dev)), splits['valid'][0][:16], cfg.save_every)
+        cbs = callbacks_for(cfg, dev, rank, world) + run.callbacks(dict(cfg.to_dict(), device=str(dev)), splits['valid'][0][:16], cfg.save_every, splits['valid'][1][:16])
         learn = Learner(model, dls, VAEObjective(cfg.likelihood, cfg.run_kl_weight(), cfg.free_bits), lr=cfg.lr, cbs=cbs,
                         opt_func=partial(adam, fused=cfg.fused or None, betas=(0.9, cfg.beta2)))
         if ckpt is not None: restore(learn, ckpt, cfg)
@@ -166,6 +171,11 @@ def check(self:TrainConfig):
     for name in ('enc_channels', 'dec_channels'): _widths(getattr(self, name), name)
     for name, reg in (('arch', ARCHS), ('likelihood', LIKELIHOODS), ('dataset', DATASETS)):
         if getattr(self, name) not in reg: raise ValueError(f"unknown {name} {getattr(self, name)!r}: use one of {', '.join(reg)}")
+    if self.prior not in PRIORS: raise ValueError(f"unknown prior {self.prior!r}: use one of {', '.join(PRIORS)}")
+    if self.n_pseudo is not None and self.prior != 'vamp': raise ValueError("--n_pseudo is for --prior vamp: leave it out")
+    if self.prior != 'standard' and self.free_bits: raise ValueError(f"free bits need the KL of each latent dimension, which the {self.prior} prior's estimated KL does not have: leave --free_bits out")
+    if getattr(ARCHS[self.arch], 'conditional', False):
+        raise ValueError(f"--arch {self.arch} is a conditional model: give --conditional, with --arch {' or '.join(k for k, a in ARCHS.items() if not getattr(a, 'conditional', False))} for its network")
     lik, ds = get_likelihood(self.likelihood), self.data()
     if getattr(lik, 'scale', None) and getattr(ds, 'scale', None) and tuple(lik.scale) != tuple(ds.scale):
         fits = [n for n, d in DATASETS.items() if tuple(getattr(d, 'scale', ())) == tuple(lik.scale)]
@@ -213,8 +223,15 @@ def model_spec(self:TrainConfig) -> dict:
     cls, ds = ARCHS[self.arch], self.data()
     args = {k: getattr(self, k) for k in inspect.signature(cls).parameters if k not in ('output', 'image_size', 'image_channels') and hasattr(self, k)}
     args.update(output=get_likelihood(self.likelihood).output, **image_args(*getattr(ds, 'image_shape', (1, 28))[:2]))  # the data's size and colour
-    return dict(version=SPEC_VERSION, arch=dict(name=self.arch, **args), likelihood=dict(name=self.likelihood),
-                dataset=dataset_spec(ds), kl_weight=self.run_kl_weight())
+    arch = dict(name=self.arch, **args)
+    if self.conditional:  # the same network, conditioned on the label: the conditional chapter's `CVAE`
+        if not (classes := class_names(ds)):
+            raise ValueError(f"--conditional needs labelled images, and {ds.name}'s have none" + (": put each class in a subfolder of its own" if ds.name == 'folder' else ''))
+        arch = dict(name='cvae', base=self.arch, n_classes=len(classes), **args)
+    takes = {k: p.default for k, p in inspect.signature(PRIORS[self.prior]).parameters.items() if k != 'model'}  # the prior's arguments, its defaults
+    if self.n_pseudo is not None: takes['n_pseudo'] = self.n_pseudo
+    prior = {} if self.prior == 'standard' else dict(prior=dict(name=self.prior, **takes))
+    return dict(version=SPEC_VERSION, arch=arch, likelihood=dict(name=self.likelihood), dataset=dataset_spec(ds), kl_weight=self.run_kl_weight(), **prior)
 
 
 # %% ../nbs/08_train.ipynb #97d57817
@@ -292,7 +309,7 @@ def data_loaders(cfg:TrainConfig, # The run's settings
     eval_bs = 5000 if dev.type == 'cuda' else 1000  # a GPU validates in one or two launches' worth of batches
     train = batches(x, y, bs=cfg.bs, shuffle=True, drop_last=True, seed=cfg.seed,
                     transform=getattr(ds, 'train_to_model', ds.to_model))  # a dataset may treat training batches apart (dynamic binarization)
-    return DataLoaders(train, batches(splits['valid'][0], bs=eval_bs)), batches(splits['test'][0], bs=eval_bs)
+    return DataLoaders(train, batches(*splits['valid'], bs=eval_bs)), batches(*splits['test'], bs=eval_bs)  # labels too, for a conditional model
 
 
 # %% ../nbs/08_train.ipynb #8bfc56ed
@@ -306,6 +323,7 @@ def callbacks_for(cfg:TrainConfig, # The run's settings
     if not cfg.quiet: cbs.append(ProgressCB(lambda learn: summary_line(learn.history[-1], learn.n_epochs), bar=None if cfg.progress else False))
     if cfg.kl_warmup: cbs.append(KLWarmup(cfg.kl_warmup))
     if cfg.lr_schedule == 'onecycle': cbs.append(OneCycleLR(cfg.lr_warm))
+    if cfg.conditional: cbs.append(Conditional())
     return cbs + speed_callbacks(cfg, dev, rank, world)
 
 
