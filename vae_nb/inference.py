@@ -19,7 +19,8 @@ from .loss import get_likelihood
 from .model import CHUNK, MAX_IMAGES, PRETRAINED, VAE, load_model, load_pretrained, raw_images, reconstruct, sample_images, sample_labels
 
 # %% auto #0
-__all__ = ['MAX_GRID', 'MAX_RECON', 'MAX_STEPS', 'slerp', 'interpolate', 'image_png', 'InferConfig', 'render', 'vae_infer']
+__all__ = ['MAX_GRID', 'MAX_RECON', 'MAX_STEPS', 'slerp', 'interpolate', 'image_png', 'InferConfig', 'class_grids', 'render',
+           'vae_infer']
 
 # %% ../nbs/10_inference.ipynb #84caa2a4
 def slerp(z0:torch.Tensor, z1:torch.Tensor, t:torch.Tensor) -> torch.Tensor:
@@ -121,9 +122,21 @@ class InferConfig:
         return self
 
 
-# %% ../nbs/10_inference.ipynb #a08ccc34
+# %% ../nbs/10_inference.ipynb #3ce8f4fa
 _image_png = image_png  # `render` draws on its model's pixel scale
 
+def class_grids(model, args:InferConfig, image_png) -> dict:
+    "`vae_infer --label`: a conditional model's grid of samples of each class asked for, as `{samples_K.png: PNG bytes}`."
+    if not getattr(model, 'conditional', False): raise ValueError("--label is for a conditional model (vae_train --conditional; --model cvae): this one samples no chosen class")
+    n, names, files = args.n or 16, class_names(get_dataset(model.spec['dataset'])) or (), {}
+    for k in dict.fromkeys(args.label):
+        x = sample_images(model, n, args.temperature, args.seed, labels=k)  # checks k
+        files[f'samples_{k}.png'] = image_png(x, ncols=min(n, 16), title=f"{n} samples of class {k}{f' ({names[k]})' if k < len(names) else ''}, "
+                                                                          f"temperature {args.temperature:g}, seed {args.seed}")
+    return files
+
+
+# %% ../nbs/10_inference.ipynb #a08ccc34
 def render(model:VAE, args:InferConfig) -> dict:
     "Every image `vae_infer` writes, as `{file name: PNG bytes}`."
     image_png = partial(_image_png, to_unit=get_dataset(model.spec['dataset']).to_image)  # on the model's pixel scale: [0, 1] for a Bernoulli model's
@@ -131,13 +144,7 @@ def render(model:VAE, args:InferConfig) -> dict:
     if args.n is not None:
         files['samples.png'] = image_png(sample_images(model, args.n, args.temperature, args.seed), ncols=min(args.n, 16),
                                          title=f"{args.n} prior samples, temperature {args.temperature:g}, seed {args.seed}")
-    if args.label is not None:
-        if not getattr(model, 'conditional', False): raise ValueError("--label is for a conditional model (vae_train --conditional; --model cvae): this one samples no chosen class")
-        n, names = args.n or 16, class_names(get_dataset(model.spec['dataset'])) or ()
-        for k in dict.fromkeys(args.label):
-            x = sample_images(model, n, args.temperature, args.seed, labels=k)  # checks k
-            files[f'samples_{k}.png'] = image_png(x, ncols=min(n, 16), title=f"{n} samples of class {k}{f' ({names[k]})' if k < len(names) else ''}, "
-                                                                              f"temperature {args.temperature:g}, seed {args.seed}")
+    if args.label is not None: files.update(class_grids(model, args, image_png))
     if args.reconstruct is not None or args.interpolate is not None:
         ds = get_dataset(model.spec['dataset'])
         if args.data_dir is not None and not args.sample and not ds.found(args.data_dir):  # a folder named, but wrong: say so
