@@ -99,7 +99,7 @@ def _save_partial(path, key:str, lls:list, elbos:list, g:torch.Generator, second
 def _batch_bound(model, net, lik, x, k:int, chunk:int, g, cast, bar, y=None) -> tuple:
     "Per-image log-likelihood bound and ELBO of one batch of model-scale images `x` (of classes `y`, for a conditional model), `k` draws each, `chunk` decodes a step."
     B, c = len(x), () if y is None else (y,)
-    mu, log_var = model.encode(x, *c)
+    mu, log_var = model.posterior(x, *c)  # the encoder's Gaussian (a hierarchical model's draws read more)
     acc, lw_sum, kc = torch.full((B,), -math.inf, dtype=torch.float64, device=x.device), torch.zeros(B, dtype=torch.float64, device=x.device), max(1, chunk//B)
     for j in range(0, k, kc):
         n = min(kc, k - j)

@@ -37,7 +37,8 @@ def encode_split(model:VAE, # A trained VAE
     c = lambda i: () if y is None else (y[i:i+bs].to(p.device),)
     mus, lvs = zip(*[model.encode(to_model(images[i:i+bs].to(p.device)), *c(i)) for i in range(0, len(images), bs)])
     mu, log_var = torch.cat(mus).cpu(), torch.cat(lvs).cpu()
-    z = mu + (0.5*log_var).exp()*torch.randn(mu.shape, generator=g)
+    q = [torch.cat(t) for t in zip(*[model.posterior(to_model(images[i:i+bs].to(p.device)), *c(i)) for i in range(0, len(images), bs)])]
+    z = model.draw(*q, torch.randn(mu.shape, generator=g).to(q[0]))[0].cpu()  # the posterior's own draw (a hierarchical model's z₁ follows its z₂)
     return dict(mu=mu, log_var=log_var, z=z)
 
 # %% ../nbs/11_latent.ipynb #55116727
@@ -119,7 +120,7 @@ def implied_sigma(kl_weight:float=0.001, n_pixels:int=784) -> float:
 @torch.no_grad()
 def _draws(model:VAE, x:torch.Tensor, k:int, generator:torch.Generator|None=None) -> tuple:
     "For `k` draws z_k ~ q(z|x) per image: squared error ‖x - x̂(z_k)‖² and log p(z_k) - log q(z_k|x), each `[B,k]`."
-    out, log_ratio = posterior_draws(model, *model.encode(x), k, generator)
+    out, log_ratio = posterior_draws(model, *model.posterior(x), k, generator)
     sq_err = ((x - out.view(k, *x.shape))**2).flatten(2).sum(-1)
     return sq_err.T, log_ratio.T
 

@@ -308,18 +308,28 @@ def sample(self:BaseVAE, n:int, # Number of images
     return self.decode(self.prior.sample(self, n, generator, temperature).to(p.device, p.dtype))
 
 # %% ../nbs/03_model.ipynb #af9d73b3
+@patch
+def posterior(self:BaseVAE, x, *labels):
+    "What `draw` reads for images `x` (and, for a conditional model, their labels): the posterior's `(mu, log_var)`, each `[B,z_dim]`."
+    return self.encode(x, *labels)
+
+@patch
+def draw(self:BaseVAE, mu, log_var, eps):
+    "Latents z `[...,B,z_dim]` for noise `eps` of that shape from the posterior `posterior` gave, and log q(z|x) `[...,B]`."
+    z = mu + (0.5*log_var).exp()*eps
+    return z, -0.5*(eps**2).sum(-1) - (0.5*log_var).sum(-1) - eps.shape[-1]/2*math.log(2*math.pi)
+
 def posterior_draws(model:VAE, # A VAE
-                    mu:torch.Tensor, # Posterior means `[B,D]`
-                    log_var:torch.Tensor, # Posterior log-variances `[B,D]`
+                    mu:torch.Tensor, # Its posterior's parameters, as `model.posterior` gives them: means `[B,D]`
+                    log_var:torch.Tensor, # and log-variances `[B,D]`
                     k:int, # Draws per image
                     generator:torch.Generator|None=None, # CPU generator of the draws
                     labels:torch.Tensor|None=None # The images' labels `[B]`, for a conditional model
                    ) -> tuple:
     "Decoder outputs `[k*B,...]` (draw-major) and log p(z) - log q(z|x) `[k,B]` for `k` draws z ~ q(z|x) per image."
     eps = torch.randn((k,) + mu.shape, generator=generator).to(mu)
-    z = mu + (0.5*log_var).exp()*eps                                     # [k,B,D]
+    z, log_qz = model.draw(mu, log_var, eps)                             # [k,B,D], [k,B]
     log_pz = model.prior.log_prob(z.flatten(0, 1), model).view(k, -1)  # the model's own prior
-    log_qz = -0.5*(eps**2).sum(-1) - (0.5*log_var).sum(-1) - z.shape[-1]/2*math.log(2*math.pi)
     return model.decode(z.flatten(0, 1), *([] if labels is None else [labels.repeat(k)])), log_pz - log_qz
 
 # %% ../nbs/03_model.ipynb #67c91af7
@@ -453,7 +463,7 @@ def config_from_state(state:dict) -> dict:
 
 # %% ../nbs/03_model.ipynb #86af7624
 ARCHS = {'reference': VAE}  # `ResVAE` adds 'resnet' below
-CHAPTER_ARCHS = {'cvae': 'vae_nb.conditional'}  # networks that later chapters define: their module adds them to ARCHS when imported
+CHAPTER_ARCHS = {'cvae': 'vae_nb.conditional', 'ladder': 'vae_nb.hierarchical'}  # networks that later chapters define: their module adds them to ARCHS when imported
 CHAPTER_PRIORS = {'vamp': 'vae_nb.vampprior'}  # and priors, to PRIORS
 
 def load_arch(name:str, registry:dict=ARCHS, chapters:dict=CHAPTER_ARCHS):

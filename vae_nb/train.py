@@ -20,6 +20,7 @@ from .loss import LIKELIHOODS, VAEObjective, get_likelihood
 from .learner import Callback, DataLoaders, Learner, adam, DeviceCB, OneCycleLR, ProgressCB
 from .conditional import Conditional
 import vae_nb.vampprior  # adds 'vamp' to PRIORS
+import vae_nb.hierarchical  # adds 'ladder' to ARCHS
 from .metrics import VAEMetrics, ValidationNoise, summary_line
 from .runs import RunFolder, check_resume, counted
 from .speed import check_fp32_layers, deterministic_kernels, dist_env, native_bf16, processes, speed_callbacks
@@ -61,7 +62,7 @@ class TrainConfig:
     epochs:int=30 # Total number of epochs
     lr:float=5e-4 # Adam's learning rate (the peak, with the one-cycle schedule)
     bs:int=32 # Batch size
-    arch:str='reference' # Network: a name in ARCHS (cvae is what --conditional makes of reference or resnet)
+    arch:str='reference' # Network: a name in ARCHS (cvae is what --conditional makes of reference or resnet, ladder what --z2_dim makes)
     z_dim:int=64 # Size of the latent
     enc_channels:tuple=(32, 64, 64, 64) # Widths of the encoder's four hidden convolutions
     dec_channels:tuple=(64, 64, 64, 32) # Widths of the decoder's first four layers
@@ -70,6 +71,7 @@ class TrainConfig:
     conditional:bool=False # A conditional VAE: each image's label goes into the encoder and the decoder, and samples are of chosen classes
     prior:str='standard' # The prior p(z): a name in PRIORS (standard: N(0, I); vamp: a mixture of the posteriors of --n_pseudo learned pseudo-inputs)
     n_pseudo:int|None=None # With --prior vamp: the number of pseudo-inputs K (default 500)
+    z2_dim:int|None=None # A second stochastic layer of this size above the latent: two layers, z2 → z → x, on --arch's network (the hierarchical chapter's ladder)
     image_size:int|None=None # For --dataset folder, the side images are brought to: 28, 32 or 64 (default 32)
     image_channels:int|None=None # For --dataset folder, grey (1) or colour (3) (default 3)
     kl_weight:float|None=None # Weight of KL in the loss (default: the likelihood's: gaussian 0.001, the reference's; bernoulli 1, the ELBO)
@@ -140,7 +142,7 @@ class _Rule: name: str; ok: object; need: str
 _pos_int = lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0
 _finite = lambda v: isinstance(v, (int, float)) and math.isfinite(v)
 _RULES = [_Rule('epochs', _pos_int, 'positive'), _Rule('bs', _pos_int, 'positive'),
-          _Rule('lr', lambda v: _finite(v) and 0 < v <= 1e6, 'positive and at most 1e6'), _Rule('z_dim', _pos_int, 'positive'),
+          _Rule('lr', lambda v: _finite(v) and 0 < v <= 1e6, 'positive and at most 1e6'), _Rule('z_dim', _pos_int, 'positive'), _Rule('z2_dim', lambda v: v is None or _pos_int(v), 'positive'),
           _Rule('kl_weight', lambda v: v is None or (_finite(v) and v >= 0), 'zero or more (and finite)'), _Rule('kl_warmup', lambda v: _finite(v) and v >= 0, 'zero or more (and finite)'),
           _Rule('free_bits', lambda v: _finite(v) and v >= 0, 'zero or more (and finite)'), _Rule('save_every', lambda v: isinstance(v, int) and v >= 0, 'zero or more'),
           _Rule('seed', lambda v: isinstance(v, int) and 0 <= v < 2**63, 'an integer from 0 to 2**63-1'),
@@ -171,11 +173,7 @@ def check(self:TrainConfig):
     for name in ('enc_channels', 'dec_channels'): _widths(getattr(self, name), name)
     for name, reg in (('arch', ARCHS), ('likelihood', LIKELIHOODS), ('dataset', DATASETS)):
         if getattr(self, name) not in reg: raise ValueError(f"unknown {name} {getattr(self, name)!r}: use one of {', '.join(reg)}")
-    if self.prior not in PRIORS: raise ValueError(f"unknown prior {self.prior!r}: use one of {', '.join(PRIORS)}")
-    if self.n_pseudo is not None and self.prior != 'vamp': raise ValueError("--n_pseudo is for --prior vamp: leave it out")
-    if self.prior != 'standard' and self.free_bits: raise ValueError(f"free bits need the KL of each latent dimension, which the {self.prior} prior's estimated KL does not have: leave --free_bits out")
-    if getattr(ARCHS[self.arch], 'conditional', False):
-        raise ValueError(f"--arch {self.arch} is a conditional model: give --conditional, with --arch {' or '.join(k for k, a in ARCHS.items() if not getattr(a, 'conditional', False))} for its network")
+    self._check_kind()
     lik, ds = get_likelihood(self.likelihood), self.data()
     if getattr(lik, 'scale', None) and getattr(ds, 'scale', None) and tuple(lik.scale) != tuple(ds.scale):
         fits = [n for n, d in DATASETS.items() if tuple(getattr(d, 'scale', ())) == tuple(lik.scale)]
@@ -185,13 +183,30 @@ def check(self:TrainConfig):
     return self._check_network()
 
 
+# %% ../nbs/08_train.ipynb #509c3e5e
+_bases = lambda: [k for k, a in ARCHS.items() if 'base' not in inspect.signature(a).parameters]  # networks the others (cvae, ladder) are built on
+
+@patch
+def _check_kind(self:TrainConfig):
+    "Refuse a prior, labels or a second latent layer that the others or the network rule out."
+    if self.prior not in PRIORS: raise ValueError(f"unknown prior {self.prior!r}: use one of {', '.join(PRIORS)}")
+    if self.n_pseudo is not None and self.prior != 'vamp': raise ValueError("--n_pseudo is for --prior vamp: leave it out")
+    if self.prior != 'standard' and self.free_bits: raise ValueError(f"free bits need the KL of each latent dimension, which the {self.prior} prior's estimated KL does not have: leave --free_bits out")
+    if getattr(ARCHS[self.arch], 'conditional', False):
+        raise ValueError(f"--arch {self.arch} is a conditional model: give --conditional, with --arch {' or '.join(_bases())} for its network")
+    if self.arch not in _bases(): raise ValueError(f"--arch {self.arch} is built on another network: give --z2_dim N, with --arch {' or '.join(_bases())} for its network")
+    if self.z2_dim is None: return
+    if self.conditional: raise ValueError("--z2_dim and --conditional do not go together: the two-layer model takes no labels")
+    if self.prior != 'standard': raise ValueError(f"the two-layer model (--z2_dim) has its own prior, N(0, I) for z2 and p(z1|z2) below it: leave --prior {self.prior} out")
+    if self.free_bits: raise ValueError("free bits need a KL for each dimension from N(0, I), which the two-layer model's does not have: leave --free_bits out")
+
 # %% ../nbs/08_train.ipynb #9211b80e
 @patch
 def _check_network(self:TrainConfig):
     "Refuse a network setting the chosen network does not take, or one it cannot be built with; the settings otherwise."
     takes = inspect.signature(ARCHS[self.arch]).parameters
     for f in dataclasses.fields(self):
-        if f.name not in takes and any(f.name in inspect.signature(a).parameters for a in ARCHS.values()) and getattr(self, f.name) != f.default:
+        if f.name not in takes and any(f.name in inspect.signature(ARCHS[a]).parameters for a in _bases()) and getattr(self, f.name) != f.default:
             raise ValueError(f"--{f.name} does not apply to --arch {self.arch}, whose network takes {', '.join(k for k in takes if k != 'output')}: leave it out")
     with torch.random.fork_rng(devices=[]), torch.device('meta'):  # the network's own checks, built without memory or random draws
         model = build_model(self.model_spec())
@@ -228,6 +243,7 @@ def model_spec(self:TrainConfig) -> dict:
         if not (classes := class_names(ds)):
             raise ValueError(f"--conditional needs labelled images, and {ds.name}'s have none" + (": put each class in a subfolder of its own" if ds.name == 'folder' else ''))
         arch = dict(name='cvae', base=self.arch, n_classes=len(classes), **args)
+    if self.z2_dim is not None: arch = dict(name='ladder', base=self.arch, z2_dim=self.z2_dim, **args)  # two latent layers on the same network: the hierarchical chapter's `LadderVAE`
     takes = {k: p.default for k, p in inspect.signature(PRIORS[self.prior]).parameters.items() if k != 'model'}  # the prior's arguments, its defaults
     if self.n_pseudo is not None: takes['n_pseudo'] = self.n_pseudo
     prior = {} if self.prior == 'standard' else dict(prior=dict(name=self.prior, **takes))
