@@ -664,7 +664,8 @@ PRETRAINED = {'reference': 'assets/pretrained.pt',          # the reference's ne
               'resnet': 'assets/resnet.pt',                # the residual network, the same objective and data
               'bernoulli': 'assets/bernoulli.pt',          # the residual network with Bernoulli pixels on binarized MNIST (the ELBO)
               'fashion_mnist': 'assets/fashion_mnist.pt',  # the reference's network and objective on Fashion-MNIST
-              'cvae': 'assets/cvae.pt'}                    # the reference's network, conditioned on the digit, Bernoulli pixels (the conditional chapter)
+              'cvae': 'assets/cvae.pt',                    # the reference's network, conditioned on the digit, Bernoulli pixels (the conditional chapter)
+              'ladder': 'assets/ladder.pt'}                # two stochastic layers on the residual network, Bernoulli pixels (the hierarchical chapter)
 
 def load_pretrained(name:str='reference', # A name in `PRETRAINED`
                     device:str|torch.device='cpu' # Where to put the model
