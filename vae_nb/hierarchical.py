@@ -11,9 +11,10 @@ from torch import nn
 from fastcore.basics import patch
 
 from .model import ARCHS, BaseVAE, _check_positive
+from .vampprior import VampPrior
 
 # %% auto #0
-__all__ = ['log_normal', 'kl_normal', 'TopDown', 'LadderVAE']
+__all__ = ['log_normal', 'kl_normal', 'TopDown', 'LadderVAE', 'TopVamp']
 
 # %% ../nbs/18_hierarchical.ipynb #99237b1b
 def log_normal(z:torch.Tensor, mu:torch.Tensor, log_var:torch.Tensor) -> torch.Tensor:
@@ -26,7 +27,7 @@ def kl_normal(mu_q:torch.Tensor, log_var_q:torch.Tensor, mu_p:torch.Tensor, log_
 
 # %% ../nbs/18_hierarchical.ipynb #560155c1
 class TopDown(nn.Module):
-    "The prior p(z) = p(z₂) p(z₁|z₂) of a latent z = [z₁, z₂]: N(0, I) on top, below it a Gaussian that a small network reads from z₂."
+    "The prior p(z) = p(z₂) p(z₁|z₂) of a latent z = [z₁, z₂]: N(0, I) on top (or the prior `top`), below it a Gaussian that a small network reads from z₂."
     name, closed_form = 'top_down', False
     def __init__(self, z1_dim:int, # Size of the lower layer, z₁
                  z2_dim:int, # Size of the top layer, z₂
@@ -36,6 +37,7 @@ class TopDown(nn.Module):
         _check_positive(z1_dim=z1_dim, z2_dim=z2_dim, hidden=hidden)
         self.z1_dim, self.z2_dim = z1_dim, z2_dim
         self.net = nn.Sequential(nn.Linear(z2_dim, hidden), nn.LeakyReLU(slope), nn.Linear(hidden, hidden), nn.LeakyReLU(slope), nn.Linear(hidden, 2*z1_dim))
+        self.top = None  # p(z₂): N(0, I), unless the model's `use_prior` sets a prior here
 
     def split(self, z:torch.Tensor) -> tuple:
         "z₁ and z₂, the parts of latents `[...,z1_dim+z2_dim]`."
@@ -52,14 +54,15 @@ def log_prob(self:TopDown, z:torch.Tensor, model:nn.Module|None=None) -> torch.T
     "log p(z) = log p(z₂) + log p(z₁|z₂) of latents `[N,z1_dim+z2_dim]`, `[N]`."
     z1, z2 = self.split(z)
     mu, log_var = (t.to(z.dtype) for t in self.p_z1(z2))
-    return log_normal(z2, torch.zeros_like(z2), torch.zeros_like(z2)) + log_normal(z1, mu, log_var)
+    top = log_normal(z2, torch.zeros_like(z2), torch.zeros_like(z2)) if self.top is None else self.top.log_prob(z2, model)
+    return top + log_normal(z1, mu, log_var)
 
 @patch
 @torch.no_grad()
 def sample(self:TopDown, model:nn.Module, n:int, generator:torch.Generator|None=None, temperature:float=1.0) -> torch.Tensor:
     "`n` draws `[n,z1_dim+z2_dim]`, on the CPU: z₂ from N(0, temperature² I), then z₁ from p(z₁|z₂) with its spread scaled by `temperature`."
     p = next(self.parameters())
-    z2 = torch.randn(n, self.z2_dim, generator=generator)*temperature
+    z2 = torch.randn(n, self.z2_dim, generator=generator)*temperature if self.top is None else self.top.sample(model, n, generator, temperature)
     mu, log_var = (t.float().cpu() for t in self.p_z1(z2.to(p.device, p.dtype)))
     return torch.cat([mu + (0.5*log_var).exp()*torch.randn(n, self.z1_dim, generator=generator)*temperature, z2], 1)
 
@@ -98,37 +101,53 @@ def merge(self:LadderVAE, mu1, log_var1, z2) -> tuple:
     return mu1*(log_var - log_var1).exp() + mu_p*(log_var - log_var_p).exp(), log_var, mu_p, log_var_p
 
 @patch
+def descend(self:LadderVAE, mu, log_var, eps) -> tuple:
+    "Down both layers, in fp32, from the bottom-up `posterior` `(mu, log_var)` with noise `eps`: z = [z₁, z₂], then the `(mu, log_var)` of q(z₁|x, z₂), p(z₁|z₂) and q(z₂|x)."
+    (mu1, mu2), (lv1, lv2), (e1, e2) = (self.prior.split(t.float()) for t in (mu, log_var, eps))
+    z2 = mu2 + (0.5*lv2).exp()*e2
+    mu_q, lv_q, mu_p, lv_p = self.merge(mu1, lv1, z2)
+    return torch.cat([mu_q + (0.5*lv_q).exp()*e1, z2], -1), (mu_q, lv_q), (mu_p, lv_p), (mu2, lv2)
+
+@patch
 def draw(self:LadderVAE, mu, log_var, eps):
     "Latents z = [z₁, z₂] `[...,B,z_dim]` for noise `eps` of that shape, from the bottom-up `posterior`, and log q(z|x) `[...,B]`."
-    (mu1, mu2), (lv1, lv2), (e1, e2) = map(self.prior.split, (mu, log_var, eps))
-    z2 = mu2 + (0.5*lv2).exp()*e2
-    mu_q, lv_q, _, _ = self.merge(mu1, lv1, z2)
-    log_q = sum(-0.5*(e**2 + lv + math.log(2*math.pi)).sum(-1) for e, lv in ((e1, lv_q), (e2, lv2)))  # each noise under its own Gaussian
-    return torch.cat([mu_q + (0.5*lv_q).exp()*e1, z2], -1), log_q
+    z, (_, lv_q), _, (_, lv2) = self.descend(mu, log_var, eps)
+    log_q = sum(-0.5*(e**2 + lv + math.log(2*math.pi)).sum(-1) for e, lv in zip(self.prior.split(eps.float()), (lv_q, lv2)))  # each noise under its own Gaussian
+    return z.to(mu.dtype), log_q
 
 @patch
 def encode(self:LadderVAE, x):
     "The posterior's means and log-variances `[B,z_dim]` at z₂'s mean: q(z₁|x, z₂ = μ₂)'s, then q(z₂|x)'s."
     mu, log_var = self.posterior(x)
-    (mu1, mu2), (lv1, lv2) = self.prior.split(mu), self.prior.split(log_var)
-    mu_q, lv_q, _, _ = self.merge(mu1, lv1, mu2)
-    return torch.cat([mu_q, mu2], -1), torch.cat([lv_q, lv2], -1)
+    _, (mu_q, lv_q), _, (mu2, lv2) = self.descend(mu, log_var, torch.zeros_like(mu))
+    return torch.cat([mu_q, mu2], -1).to(mu.dtype), torch.cat([lv_q, lv2], -1).to(mu.dtype)
 
 # %% ../nbs/18_hierarchical.ipynb #e8534750
 @patch
 def layers(self:LadderVAE, x, eps=None) -> tuple:
     "One draw z ~ q(z|x) for images `x`: z, the posterior's means and log-variances at it, and each layer's KL per image `[B]`, z₁'s then z₂'s."
     mu, log_var = self.posterior(x)
-    eps = torch.randn_like(mu) if eps is None else eps.to(mu.dtype)
-    (mu1, mu2), (lv1, lv2), (e1, e2) = map(self.prior.split, (mu, log_var, eps))
-    z2 = mu2 + (0.5*lv2).exp()*e2
-    mu_q, lv_q, mu_p, lv_p = self.merge(mu1.float(), lv1.float(), z2.float())  # in fp32 under bf16 autocast too
-    kl2 = kl_normal(mu2.float(), lv2.float(), torch.zeros_like(mu_p[..., :1]), torch.zeros_like(mu_p[..., :1]))
-    z = torch.cat([(mu_q + (0.5*lv_q).exp()*e1.float()).to(z2.dtype), z2], -1)
-    return z, torch.cat([mu_q.to(mu2.dtype), mu2], -1), torch.cat([lv_q.to(lv2.dtype), lv2], -1), kl_normal(mu_q, lv_q, mu_p, lv_p), kl2
+    z, (mu_q, lv_q), (mu_p, lv_p), (mu2, lv2) = self.descend(mu, log_var, torch.randn_like(mu) if eps is None else eps)
+    z2, top = self.prior.split(z)[1], self.prior.top
+    kl2 = kl_normal(mu2, lv2, torch.zeros_like(mu2), torch.zeros_like(lv2)) if top is None else log_normal(z2, mu2, lv2) - top.log_prob(z2, self)  # one draw's estimate under a VampPrior
+    return z.to(mu.dtype), torch.cat([mu_q, mu2], -1).to(mu.dtype), torch.cat([lv_q, lv2], -1).to(mu.dtype), kl_normal(mu_q, lv_q, mu_p, lv_p), kl2
 
 @patch
 def forward(self:LadderVAE, x, eps=None):
     "`(decode(z), mu, log_var, kl)` for z ~ q(z|x): the posterior's parameters at the draw, and the KL of both layers per image `[B]`."
     z, mu, log_var, kl1, kl2 = self.layers(x, eps)
     return self.decode(z), mu, log_var, kl1 + kl2
+
+# %% ../nbs/18_hierarchical.ipynb #4e0dd8bc
+class TopVamp(VampPrior):
+    "A VampPrior over a ladder's top layer: p(z₂) = (1/K) Σₖ q(z₂|uₖ), the z₂ part of the model's bottom-up posterior at K pseudo-inputs."
+    def components(self, model:nn.Module) -> tuple:
+        "The mixture's means and log-variances `[K,z2_dim]`."
+        mu, log_var = model.posterior(self.inputs())
+        return model.prior.split(mu)[1], model.prior.split(log_var)[1]
+
+@patch
+def use_prior(self:LadderVAE, cls:type, **args):
+    "Set a prior of class `cls` (the VampPrior) on the top layer, p(z₂), built with `args`; p(z₁|z₂) stays below it."
+    if cls is not VampPrior: raise ValueError(f"the two-layer model takes a VampPrior on its top layer, not a {cls.__name__}")
+    self.prior.top = TopVamp(self, **args)

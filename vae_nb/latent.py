@@ -13,7 +13,7 @@ from fastcore.basics import patch
 from tqdm.auto import tqdm
 
 from .data import class_names, get_dataset, show_images
-from .model import VAE, posterior_draws, sample_labels
+from .model import BaseVAE, VAE, posterior_draws, sample_labels
 from .loss import get_likelihood, kl_per_dim
 from .inference import image_png, interpolate
 
@@ -35,10 +35,15 @@ def encode_split(model:VAE, # A trained VAE
     if getattr(model, 'conditional', False) and labels is None: raise ValueError("a conditional model encodes each image with its label: give labels")
     y = sample_labels(model, len(images), labels)
     c = lambda i: () if y is None else (y[i:i+bs].to(p.device),)
-    mus, lvs = zip(*[model.encode(to_model(images[i:i+bs].to(p.device)), *c(i)) for i in range(0, len(images), bs)])
-    mu, log_var = torch.cat(mus).cpu(), torch.cat(lvs).cpu()
-    q = [torch.cat(t) for t in zip(*[model.posterior(to_model(images[i:i+bs].to(p.device)), *c(i)) for i in range(0, len(images), bs)])]
-    z = model.draw(*q, torch.randn(mu.shape, generator=g).to(q[0]))[0].cpu()  # the posterior's own draw (a hierarchical model's z₁ follows its z₂)
+    own = type(model).posterior is not BaseVAE.posterior  # a posterior that is not `encode`'s Gaussian (a hierarchical model's)
+    qs, encs = [], []
+    for i in range(0, len(images), bs):
+        x = to_model(images[i:i+bs].to(p.device))
+        qs.append(model.posterior(x, *c(i)))
+        encs.append(model.encode(x, *c(i)) if own else qs[-1])
+    (mu, log_var), q = ([torch.cat(t) for t in zip(*parts)] for parts in (encs, qs))
+    z = model.draw(*q, torch.randn(mu.shape, generator=g).to(q[0]))[0]  # the posterior's own draw (a hierarchical model's z₁ follows its z₂)
+    mu, log_var, z = mu.cpu(), log_var.cpu(), z.cpu()
     return dict(mu=mu, log_var=log_var, z=z)
 
 # %% ../nbs/11_latent.ipynb #55116727

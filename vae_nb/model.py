@@ -551,8 +551,14 @@ def build_model(spec:dict # A model spec, as `model_spec` returns
     if (prior := spec.get('prior')) and prior.get('name', 'standard') != 'standard':  # a prior other than N(0, I), with its arguments
         load_arch(prior['name'], PRIORS, CHAPTER_PRIORS)
         if prior['name'] not in PRIORS: raise ValueError(f"unknown prior {prior['name']!r}: use one of {', '.join(PRIORS)}")
-        model.prior = PRIORS[prior['name']](model, **{k: v for k, v in prior.items() if k != 'name'})
+        model.use_prior(PRIORS[prior['name']], **{k: v for k, v in prior.items() if k != 'name'})
     return model
+
+@patch
+def use_prior(self:BaseVAE, cls:type, # A prior's class: a value of `PRIORS`
+              **args): # Its arguments besides the model
+    "Make a `cls` built with `args` the model's p(z) (a model with a prior of its own, such as the hierarchical chapter's, puts it where it belongs)."
+    self.prior = cls(self, **args)
 
 
 # %% ../nbs/03_model.ipynb #046ccf70

@@ -197,7 +197,7 @@ def _check_kind(self:TrainConfig):
     if self.arch not in _bases(): raise ValueError(f"--arch {self.arch} is built on another network: give --z2_dim N, with --arch {' or '.join(_bases())} for its network")
     if self.z2_dim is None: return
     if self.conditional: raise ValueError("--z2_dim and --conditional do not go together: the two-layer model takes no labels")
-    if self.prior != 'standard': raise ValueError(f"the two-layer model (--z2_dim) has its own prior, N(0, I) for z2 and p(z1|z2) below it: leave --prior {self.prior} out")
+    if self.prior not in ('standard', 'vamp'): raise ValueError(f"the two-layer model (--z2_dim) takes N(0, I) or a VampPrior for z2, with p(z1|z2) below it: leave --prior {self.prior} out")
     if self.free_bits: raise ValueError("free bits need a KL for each dimension from N(0, I), which the two-layer model's does not have: leave --free_bits out")
 
 # %% ../nbs/08_train.ipynb #9211b80e
