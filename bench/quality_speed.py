@@ -3,7 +3,10 @@ dataset's shipped classifier, FID, KID, precision and recall, Inception Score, t
 of N training images) for every shipped model, timed on the given threads. Prints each row and records them all,
 with the CPU, so that the quality experiment can read them.
 
-    python bench/quality_speed.py [--threads 2] [--n 10000] [--out nbs/experiments/results/quality_shipped.json]
+    python bench/quality_speed.py [--threads 2] [--n 10000] [--models NAME ...] [--update] [--out nbs/experiments/results/quality_shipped.json]
+
+With --update, the rows of the models named replace theirs in --out and the other rows stay; each row keeps the machine's
+load and the command it was measured with, since its timing was taken then.
 
 It needs the full MNIST and Fashion-MNIST (`VAE_NB_DATA`) and the shipped classifiers (tools/make_classifier.py).
 """
@@ -24,6 +27,7 @@ if __name__ == '__main__':
     p.add_argument('--threads', type=int, default=os.cpu_count())
     p.add_argument('--n', type=int, default=10_000)
     p.add_argument('--models', nargs='*', default=list(PRETRAINED))
+    p.add_argument('--update', action='store_true', help="replace the named models' rows in --out, keep the others")
     p.add_argument('--out', default=str(ROOT/'nbs'/'experiments'/'results'/'quality_shipped.json'))
     a = p.parse_args()
     torch.set_num_threads(a.threads)
@@ -37,10 +41,15 @@ if __name__ == '__main__':
         try: q = sample_quality(model, a.n, classifier=clf)
         except ValueError as e:  # a model trained on another split of its data than today's is not scored on its test images
             res['rows'].append(dict(model=name, dataset=model.spec['dataset']['name'], refused=str(e))); print(f"{name:14} refused: {e}", flush=True); continue
-        q.update(model=name, wall_seconds=round(time.perf_counter() - t, 1), classifier_test_accuracy=clf.record.get('test_accuracy'))
+        q.update(model=name, wall_seconds=round(time.perf_counter() - t, 1), classifier_test_accuracy=clf.record.get('test_accuracy'),
+                 threads=a.threads, load_before=res['machine']['load_before'], date=res['date'])
         res['rows'].append(q)
         s, f = q['samples'], q['floor']
         print(f"{name:14} {q['dataset']:16} FID {s['fid']:7.3f} (floor {f['fid']:.3f})  KID {s['kid']:.4f}  precision {s['precision']:.3f}  "
               f"recall {s['recall']:.3f} (floor {f['recall']:.3f})  IS {s['inception_score']:.2f}  {q['wall_seconds']:.0f} s", flush=True)
+    if a.update and Path(a.out).exists():  # the other models' rows as they were measured
+        old = json.loads(Path(a.out).read_text())
+        res = dict(old, rows=[r if r['model'] not in a.models else next(q for q in res['rows'] if q['model'] == r['model']) for r in old['rows']]
+                   + [q for q in res['rows'] if q['model'] not in {r['model'] for r in old['rows']}])
     atomic_write(a.out, dumps(res, indent=1) + '\n')
     print(f"wrote {a.out}")
