@@ -8,6 +8,7 @@ import inspect, math
 
 import torch
 from torch import nn
+import torch.nn.functional as F
 from fastcore.basics import patch
 
 from .model import ARCHS, BaseVAE, _check_positive
@@ -19,16 +20,17 @@ __all__ = ['log_normal', 'kl_normal', 'TopDown', 'LadderVAE', 'TopVamp']
 # %% ../nbs/18_hierarchical.ipynb #99237b1b
 def log_normal(z:torch.Tensor, mu:torch.Tensor, log_var:torch.Tensor) -> torch.Tensor:
     "log N(z; μ, diag exp(log_var)), summed over the last dimension."
-    return -0.5*(((z - mu)**2)*(-log_var).exp() + log_var + math.log(2*math.pi)).sum(-1)
+    return -0.5*(((z - mu)*(-0.5*log_var).exp())**2 + log_var + math.log(2*math.pi)).sum(-1)
 
 def kl_normal(mu_q:torch.Tensor, log_var_q:torch.Tensor, mu_p:torch.Tensor, log_var_p:torch.Tensor) -> torch.Tensor:
     "KL(N(μ_q, σ_q²) ‖ N(μ_p, σ_p²)) of diagonal Gaussians, summed over the last dimension."
-    return 0.5*(log_var_p - log_var_q + (log_var_q - log_var_p).exp() + (mu_q - mu_p)**2*(-log_var_p).exp() - 1).sum(-1)
+    return 0.5*(log_var_p - log_var_q + (log_var_q - log_var_p).exp() + ((mu_q - mu_p)*(-0.5*log_var_p).exp())**2 - 1).sum(-1)
 
 # %% ../nbs/18_hierarchical.ipynb #560155c1
 class TopDown(nn.Module):
     "The prior p(z) = p(z₂) p(z₁|z₂) of a latent z = [z₁, z₂]: N(0, I) on top (or the prior `top`), below it a Gaussian that a small network reads from z₂."
     name, closed_form = 'top_down', False
+    MIN_LOG_VAR = -60.0  # p(z₁|z₂)'s log-variance stays above this (e^±60 is finite in fp32)
     def __init__(self, z1_dim:int, # Size of the lower layer, z₁
                  z2_dim:int, # Size of the top layer, z₂
                  hidden:int=256, # Width of the network from z₂ to p(z₁|z₂)
@@ -46,7 +48,8 @@ class TopDown(nn.Module):
     def p_z1(self, z2:torch.Tensor) -> tuple:
         "The mean and log-variance of p(z₁|z₂), each `[...,z1_dim]`, in the network's own precision even under autocast."
         with torch.autocast(z2.device.type, enabled=False): h = self.net(z2.to(self.net[0].weight.dtype))  # bf16 here would blur the merge and the densities
-        return h[..., :self.z1_dim], h[..., self.z1_dim:]
+        lv = h[..., self.z1_dim:]
+        return h[..., :self.z1_dim], torch.where(lv > self.MIN_LOG_VAR + 20, lv, self.MIN_LOG_VAR + F.softplus(lv - self.MIN_LOG_VAR))  # a soft floor; lv itself above −40
 
 # %% ../nbs/18_hierarchical.ipynb #d9f12b24
 @patch
