@@ -57,13 +57,14 @@ def log_prob(self:TopDown, z:torch.Tensor, model:nn.Module|None=None) -> torch.T
     "log p(z) = log p(z₂) + log p(z₁|z₂) of latents `[N,z1_dim+z2_dim]`, `[N]`."
     z1, z2 = self.split(z)
     mu, log_var = (t.to(z.dtype) for t in self.p_z1(z2))
+    if self.top is not None and model is None: raise ValueError("a VampPrior on top reads the model's posterior: give the model")
     top = log_normal(z2, torch.zeros_like(z2), torch.zeros_like(z2)) if self.top is None else self.top.log_prob(z2, model)
     return top + log_normal(z1, mu, log_var)
 
 @patch
 @torch.no_grad()
 def sample(self:TopDown, model:nn.Module, n:int, generator:torch.Generator|None=None, temperature:float=1.0) -> torch.Tensor:
-    "`n` draws `[n,z1_dim+z2_dim]`, on the CPU: z₂ from N(0, temperature² I), then z₁ from p(z₁|z₂) with its spread scaled by `temperature`."
+    "`n` draws `[n,z1_dim+z2_dim]`, on the CPU: z₂ from N(0, temperature² I) (or from the top prior, its spread scaled by `temperature`), then z₁ from p(z₁|z₂) with its spread scaled by `temperature`."
     p = next(self.parameters())
     z2 = torch.randn(n, self.z2_dim, generator=generator)*temperature if self.top is None else self.top.sample(model, n, generator, temperature)
     mu, log_var = (t.float().cpu() for t in self.p_z1(z2.to(p.device, p.dtype)))

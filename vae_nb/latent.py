@@ -35,7 +35,7 @@ def encode_split(model:VAE, # A trained VAE
     if getattr(model, 'conditional', False) and labels is None: raise ValueError("a conditional model encodes each image with its label: give labels")
     y = sample_labels(model, len(images), labels)
     c = lambda i: () if y is None else (y[i:i+bs].to(p.device),)
-    own = type(model).posterior is not BaseVAE.posterior  # a posterior that is not `encode`'s Gaussian (a hierarchical model's)
+    own = getattr(type(model), 'posterior', BaseVAE.posterior) is not BaseVAE.posterior  # a posterior that is not `encode`'s Gaussian (a hierarchical model's)
     qs, encs = [], []
     for i in range(0, len(images), bs):
         x = to_model(images[i:i+bs].to(p.device))
