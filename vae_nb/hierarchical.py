@@ -153,5 +153,5 @@ class TopVamp(VampPrior):
 @patch
 def use_prior(self:LadderVAE, cls:type, **args):
     "Set a prior of class `cls` (the VampPrior) on the top layer, p(z₂), built with `args`; p(z₁|z₂) stays below it."
-    if cls is not VampPrior: raise ValueError(f"the two-layer model takes a VampPrior on its top layer, not a {cls.__name__}")
+    if getattr(cls, 'name', None) != VampPrior.name: raise ValueError(f"the two-layer model takes a VampPrior on its top layer, not a {cls.__name__}")  # by name: a notebook run before this one may have defined the class again
     self.prior.top = TopVamp(self, **args)
