@@ -88,6 +88,13 @@ def _load_partial(path:Path, key:str) -> dict|None:
                          "remove it, or give another file")
     return state
 
+def _resumed(partial:str|Path|None, key:str|None, bs:int, g:torch.Generator) -> tuple:
+    "The per-batch bounds and seconds a `partial` file holds, with `g` set to go on from them; nothing done where there is none."
+    state = _load_partial(Path(partial), key) if partial is not None else None
+    if not state: return [], [], 0.0
+    g.set_state(state['rng'])  # the draws go on where the file's last batch left them
+    return list(state['ll'].split(bs)), list(state['elbo'].split(bs)), state['seconds']
+
 
 # %% ../nbs/09_evaluate.ipynb #c39a1484
 def _save_partial(path, key:str, lls:list, elbos:list, g:torch.Generator, seconds:float):
@@ -133,9 +140,7 @@ def iwae_nll(model:torch.nn.Module, # A trained VAE whose likelihood has `log_pr
     to_model, p = get_dataset(model.spec['dataset']).to_model, next(model.parameters())
     g, was_training, start = torch.Generator().manual_seed(seed), model.training, time.perf_counter()
     key = iwae_key(model, images, k, bs, chunk, seed, bf16, compile, labels) if partial is not None else None
-    state = _load_partial(Path(partial), key) if partial is not None else None
-    lls, elbos, before = (list(state['ll'].split(bs)), list(state['elbo'].split(bs)), state['seconds']) if state else ([], [], 0.0)
-    if state: g.set_state(state['rng'])  # the draws go on where the file's last batch left them
+    lls, elbos, before = _resumed(partial, key, bs, g)
     net = copy.deepcopy(model).to(memory_format=torch.channels_last) if p.device.type == 'cpu' or compile else model  # a CPU's convolutions are faster so
     if compile: net.decoder = torch.compile(net.decoder, dynamic=False)  # fused kernels; a batch's last, smaller step compiles once more
     cast = torch.autocast(p.device.type, dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
