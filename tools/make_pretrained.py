@@ -4,7 +4,7 @@ provenance (settings, data checksums, metrics, wall time, machine) beside it.
     python tools/make_pretrained.py                       # writes vae_nb/assets/pretrained.pt and pretrained.json
     python tools/make_pretrained.py --dest /tmp/pre.pt    # somewhere else (the .json goes beside it)
     python tools/make_pretrained.py --describe            # only (re)write the .json of the shipped checkpoint
-    python tools/make_pretrained.py --from_run RUN --name NAME [--eval EVAL.json]
+    python tools/make_pretrained.py --from_run RUN --name NAME [--eval EVAL.json] [--threads N] [--note TEXT]
                                                           # ship a finished run's last.pt as vae_nb/assets/NAME.pt
                                                           # (a name in model.PRETRAINED), with its .json
     python tools/make_pretrained.py --upgrade             # rewrite every shipped checkpoint's model spec as this
@@ -60,6 +60,8 @@ if __name__ == '__main__':
     p.add_argument('--from_run', default=None, help="a finished run folder of vae_train whose last.pt to ship")
     p.add_argument('--name', default=None, help="with --from_run: the pretrained model's name (the file is assets/NAME.pt)")
     p.add_argument('--eval', action='append', default=[], help="with --from_run: a vae_eval --json output to keep in the .json")
+    p.add_argument('--threads', type=int, default=None, help="with --from_run: the threads the run had, where its config has none (started with OMP_NUM_THREADS)")
+    p.add_argument('--note', action='append', default=[], help="with --from_run: a note to keep in the .json (repeatable)")
     p.add_argument('--upgrade', action='store_true', help="rewrite every shipped checkpoint's model spec as this vae_nb writes it")
     args = p.parse_args()
     if args.upgrade:
@@ -83,9 +85,14 @@ if __name__ == '__main__':
         run = Path(args.from_run)
         if not args.name: raise SystemExit("make_pretrained: --from_run needs --name")
         if not (run/'test_metrics.json').exists(): raise SystemExit(f"make_pretrained: {run} is not a finished run (no test_metrics.json)")
+        if args.threads is not None and args.threads < 1: raise SystemExit(f"make_pretrained: --threads must be positive, got {args.threads}")
         ck = torch.load(run/'last.pt', weights_only=True)
         model = load_model(run/'last.pt')
         config = json.loads((run/'config.json').read_text())
+        if args.threads is not None and config.get('threads') not in (None, args.threads):
+            raise SystemExit(f"make_pretrained: {run} ran on {config['threads']} thread{'s' if config['threads'] != 1 else ''} (its config.json), not {args.threads}")
+        notes = ([f"machine.threads: {args.threads}, as given to tools/make_pretrained.py (the run's config has none: torch's default)"]
+                 if args.threads is not None else []) + args.note
         history = [json.loads(l) for l in (run/'metrics.jsonl').read_text().splitlines() if l.strip()]
         splits = get_dataset(model.spec['dataset']['name']).splits(args.data_dir)
         t0 = time.perf_counter()
@@ -96,8 +103,8 @@ if __name__ == '__main__':
         prov = dict(command=f'vae_train run {run.name}, shipped by python tools/make_pretrained.py --from_run', train_config=config,
                     metrics=metrics, evals=[json.loads(Path(e).read_text()) for e in args.eval],
                     training_seconds=round(sum(r['seconds'] for r in history), 1), epochs=len(history),
-                    machine=dict(cpu=cpu, cpu_flags=cpu_flags(), threads=config.get('threads'), torch=torch.__version__),
-                    date=str(date.today()), checkpoint=dest.name, checkpoint_bytes=dest.stat().st_size)
+                    machine=dict(cpu=cpu, cpu_flags=cpu_flags(), threads=config.get('threads') or args.threads, torch=torch.__version__),
+                    date=str(date.today()), checkpoint=dest.name, checkpoint_bytes=dest.stat().st_size, **({'notes': notes} if notes else {}))
         dest.with_suffix('.json').write_text(json.dumps(prov, indent=2) + '\n')
         print(f"wrote {dest} ({dest.stat().st_size/1e6:.2f} MB) and {dest.with_suffix('.json').name}; test {metrics['test']}")
         raise SystemExit

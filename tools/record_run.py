@@ -1,6 +1,7 @@
 """Record a finished training run as a small JSON file that the experiments notebooks read.
 
-    python tools/record_run.py RUN_DIR NAME [--test_curve] [--target 0.06395] [--eval EVAL.json ...] [--data_dir DIR] [--out nbs/experiments/results]
+    python tools/record_run.py RUN_DIR NAME [--test_curve] [--target 0.06395] [--eval EVAL.json ...] [--threads N] [--note TEXT ...]
+                               [--data_dir DIR] [--out nbs/experiments/results]
 
 RUN_DIR is a run folder of `vae_train` (`config.json`, `metrics.jsonl`, `test_metrics.json`, and `epoch_NNN.pt` when it
 ran with `--save_every`). The record, `OUT/NAME.json`, has the schema of the ones `tools/records_from_notebook.py`
@@ -8,7 +9,8 @@ extracted: the run's config, its history (one dict per epoch), its test metrics 
 `--test_curve`, every kept epoch checkpoint is also evaluated on the test split the run used, which gives the test
 Total per epoch and the first epoch at or below `--target` (the reference's published test Total). Each `--eval` is
 the output of `vae_eval --json` on one of the run's checkpoints (an NLL by the importance-weighted bound, say), kept in
-the record's `evals` as it was printed.
+the record's `evals` as it was printed. A run started without `--threads` has none in its config (torch's default, set
+by `OMP_NUM_THREADS`): `--threads N` records the number it ran on, and each `--note` is kept in the record's notes.
 """
 import argparse, json, shlex, sys
 from datetime import datetime, timezone
@@ -47,7 +49,8 @@ def first_reach(curve:list, history:list, target:float) -> dict:
             return dict(target=target, epoch=c['epoch'], seconds=sum(s for e, s in secs.items() if e <= c['epoch']), test_total=c['test_total'])
     return dict(target=target, epoch=None, seconds=None, test_total=None)
 
-def record(run:Path, name:str, with_curve:bool=False, target:float=0.06395, data_dir:str|None=None, evals:list=()) -> dict:
+def record(run:Path, name:str, with_curve:bool=False, target:float=0.06395, data_dir:str|None=None, evals:list=(),
+           threads:int|None=None, extra_notes:list=()) -> dict:
     "The record of the run folder `run`."
     config, history, test = read_run(run)
     epochs = [r['epoch'] for r in history]
@@ -55,12 +58,16 @@ def record(run:Path, name:str, with_curve:bool=False, target:float=0.06395, data
     curve = test_curve(run, config, history, data_dir) if with_curve else None
     if with_curve and not curve: raise FileNotFoundError(f"{run} kept no epoch_NNN.pt checkpoints (train with --save_every 1 for a test curve)")
     notes = ["command: not kept by a run folder; the run's settings are its config.json", "history: metrics.jsonl as the run wrote it", "test: test_metrics.json as the run wrote it"]
+    if threads is not None:
+        if config.get('threads') not in (None, threads): raise ValueError(f"{run} ran on {config['threads']} thread{'s' if config['threads'] != 1 else ''} (its config.json), not {threads}")
+        notes.append(f"threads: {threads}, as given to tools/record_run.py (the run's config has none: torch's default)")
+    notes += list(extra_notes)
     if curve: notes.append("test_total_per_epoch: each kept epoch checkpoint evaluated by tools/record_run.py on the test split the run used" + (" (the shipped sample)" if config.get("sample") else ""))
     return dict(name=name, source=f"run folder {run} recorded by tools/record_run.py on {datetime.now(timezone.utc):%Y-%m-%d}",
                 recorded_by=None, command=None, config=config, history=history, history_complete=complete, test=test,
                 training_seconds=round(sum(r['seconds'] for r in history), 1), test_total_per_epoch=curve,
                 reached=first_reach(curve, history, target) if curve else None, notes=notes,
-                evals=[json.loads(Path(e).read_text()) for e in evals])
+                evals=[json.loads(Path(e).read_text()) for e in evals], **({'threads': threads} if threads is not None else {}))
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -69,12 +76,15 @@ def main(argv=None):
     p.add_argument('--test_curve', action='store_true', help="evaluate every kept epoch checkpoint on the test split")
     p.add_argument('--target', type=float, default=0.06395, help="test Total whose first epoch is recorded (with --test_curve)")
     p.add_argument('--eval', action='append', default=[], help="a file vae_eval --json wrote for this run's checkpoint (repeatable)")
+    p.add_argument('--threads', type=int, default=None, help="the threads the run had, where its config has none (started with OMP_NUM_THREADS, not --threads)")
+    p.add_argument('--note', action='append', default=[], help="a note kept in the record (repeatable)")
     p.add_argument('--data_dir', default=None, help="folder holding MNIST/raw (default: $VAE_NB_DATA or the cache)")
     p.add_argument('--out', default=str(ROOT/'nbs'/'experiments'/'results'), help="folder of the records")
     a = p.parse_args(argv)
     if not a.name.replace('_', '').replace('-', '').isalnum(): p.error(f"NAME must be letters, digits, _ or -, got {a.name!r}")
-    try: rec = record(Path(a.run_dir), a.name, a.test_curve, a.target, a.data_dir, a.eval)
-    except (FileNotFoundError, json.JSONDecodeError) as e: p.exit(1, f"record_run.py: error: {e}\n")
+    if a.threads is not None and a.threads < 1: p.error(f"--threads must be positive, got {a.threads}")
+    try: rec = record(Path(a.run_dir), a.name, a.test_curve, a.target, a.data_dir, a.eval, a.threads, a.note)
+    except (FileNotFoundError, json.JSONDecodeError, ValueError) as e: p.exit(1, f"record_run.py: error: {e}\n")
     rec['recorded_by'] = 'python tools/record_run.py ' + ' '.join(shlex.quote(s) for s in (argv if argv is not None else sys.argv[1:]))
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
     (out/f'{a.name}.json').write_text(json.dumps(rec, indent=1) + '\n')
