@@ -64,6 +64,7 @@ if __name__ == '__main__':
     p.add_argument('--note', action='append', default=[], help="with --from_run: a note to keep in the .json (repeatable)")
     p.add_argument('--upgrade', action='store_true', help="rewrite every shipped checkpoint's model spec as this vae_nb writes it")
     args = p.parse_args()
+    if (args.threads is not None or args.note) and not args.from_run: p.error("--threads and --note go with --from_run")
     if args.upgrade:
         from vae_nb.model import PRETRAINED, load_model
         for name, rel in PRETRAINED.items():
@@ -92,7 +93,7 @@ if __name__ == '__main__':
         if args.threads is not None and config.get('threads') not in (None, args.threads):
             raise SystemExit(f"make_pretrained: {run} ran on {config['threads']} thread{'s' if config['threads'] != 1 else ''} (its config.json), not {args.threads}")
         notes = ([f"machine.threads: {args.threads}, as given to tools/make_pretrained.py (the run's config has none: torch's default)"]
-                 if args.threads is not None else []) + args.note
+                 if args.threads is not None and config.get('threads') is None else []) + args.note
         history = [json.loads(l) for l in (run/'metrics.jsonl').read_text().splitlines() if l.strip()]
         splits = get_dataset(model.spec['dataset']['name']).splits(args.data_dir)
         t0 = time.perf_counter()

@@ -10,7 +10,8 @@ extracted: the run's config, its history (one dict per epoch), its test metrics 
 Total per epoch and the first epoch at or below `--target` (the reference's published test Total). Each `--eval` is
 the output of `vae_eval --json` on one of the run's checkpoints (an NLL by the importance-weighted bound, say), kept in
 the record's `evals` as it was printed. A run started without `--threads` has none in its config (torch's default, set
-by `OMP_NUM_THREADS`): `--threads N` records the number it ran on, and each `--note` is kept in the record's notes.
+by `OMP_NUM_THREADS`): `--threads N` records the number it ran on as the record's `threads` (refused where the config
+says another number), and each `--note` is kept in the record's notes.
 """
 import argparse, json, shlex, sys
 from datetime import datetime, timezone
@@ -49,18 +50,20 @@ def first_reach(curve:list, history:list, target:float) -> dict:
             return dict(target=target, epoch=c['epoch'], seconds=sum(s for e, s in secs.items() if e <= c['epoch']), test_total=c['test_total'])
     return dict(target=target, epoch=None, seconds=None, test_total=None)
 
+class ThreadsMismatch(ValueError): "A --threads that the run's own config contradicts."
+
 def record(run:Path, name:str, with_curve:bool=False, target:float=0.06395, data_dir:str|None=None, evals:list=(),
            threads:int|None=None, extra_notes:list=()) -> dict:
     "The record of the run folder `run`."
     config, history, test = read_run(run)
+    if threads is not None and config.get('threads') not in (None, threads):
+        raise ThreadsMismatch(f"{run} ran on {config['threads']} thread{'s' if config['threads'] != 1 else ''} (its config.json), not {threads}")
     epochs = [r['epoch'] for r in history]
     complete = epochs == list(range(1, len(history) + 1)) and len(history) == config.get('epochs', len(history))
     curve = test_curve(run, config, history, data_dir) if with_curve else None
     if with_curve and not curve: raise FileNotFoundError(f"{run} kept no epoch_NNN.pt checkpoints (train with --save_every 1 for a test curve)")
     notes = ["command: not kept by a run folder; the run's settings are its config.json", "history: metrics.jsonl as the run wrote it", "test: test_metrics.json as the run wrote it"]
-    if threads is not None:
-        if config.get('threads') not in (None, threads): raise ValueError(f"{run} ran on {config['threads']} thread{'s' if config['threads'] != 1 else ''} (its config.json), not {threads}")
-        notes.append(f"threads: {threads}, as given to tools/record_run.py (the run's config has none: torch's default)")
+    if threads is not None and config.get('threads') is None: notes.append(f"threads: {threads}, as given to tools/record_run.py (the run's config has none: torch's default)")
     notes += list(extra_notes)
     if curve: notes.append("test_total_per_epoch: each kept epoch checkpoint evaluated by tools/record_run.py on the test split the run used" + (" (the shipped sample)" if config.get("sample") else ""))
     return dict(name=name, source=f"run folder {run} recorded by tools/record_run.py on {datetime.now(timezone.utc):%Y-%m-%d}",
@@ -84,7 +87,7 @@ def main(argv=None):
     if not a.name.replace('_', '').replace('-', '').isalnum(): p.error(f"NAME must be letters, digits, _ or -, got {a.name!r}")
     if a.threads is not None and a.threads < 1: p.error(f"--threads must be positive, got {a.threads}")
     try: rec = record(Path(a.run_dir), a.name, a.test_curve, a.target, a.data_dir, a.eval, a.threads, a.note)
-    except (FileNotFoundError, json.JSONDecodeError, ValueError) as e: p.exit(1, f"record_run.py: error: {e}\n")
+    except (FileNotFoundError, json.JSONDecodeError, ThreadsMismatch) as e: p.exit(1, f"record_run.py: error: {e}\n")
     rec['recorded_by'] = 'python tools/record_run.py ' + ' '.join(shlex.quote(s) for s in (argv if argv is not None else sys.argv[1:]))
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
     (out/f'{a.name}.json').write_text(json.dumps(rec, indent=1) + '\n')
