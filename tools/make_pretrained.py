@@ -90,10 +90,10 @@ if __name__ == '__main__':
         ck = torch.load(run/'last.pt', weights_only=True)
         model = load_model(run/'last.pt')
         config = json.loads((run/'config.json').read_text())
-        if args.threads is not None and config.get('threads') not in (None, args.threads):
-            raise SystemExit(f"make_pretrained: {run} ran on {config['threads']} thread{'s' if config['threads'] != 1 else ''} (its config.json), not {args.threads}")
-        notes = ([f"machine.threads: {args.threads}, as given to tools/make_pretrained.py (the run's config has none: torch's default)"]
-                 if args.threads is not None and config.get('threads') is None else []) + args.note
+        from record_run import ThreadsMismatch, run_threads  # beside this script
+        try: threads, notes = run_threads(run, config, args.threads, 'tools/make_pretrained.py')
+        except ThreadsMismatch as e: raise SystemExit(f"make_pretrained: {e}")
+        notes = ['machine.' + n for n in notes] + args.note
         history = [json.loads(l) for l in (run/'metrics.jsonl').read_text().splitlines() if l.strip()]
         splits = get_dataset(model.spec['dataset']['name']).splits(args.data_dir)
         t0 = time.perf_counter()
@@ -104,7 +104,7 @@ if __name__ == '__main__':
         prov = dict(command=f'vae_train run {run.name}, shipped by python tools/make_pretrained.py --from_run', train_config=config,
                     metrics=metrics, evals=[json.loads(Path(e).read_text()) for e in args.eval],
                     training_seconds=round(sum(r['seconds'] for r in history), 1), epochs=len(history),
-                    machine=dict(cpu=cpu, cpu_flags=cpu_flags(), threads=config.get('threads') or args.threads, torch=torch.__version__),
+                    machine=dict(cpu=cpu, cpu_flags=cpu_flags(), threads=threads, torch=torch.__version__),
                     date=str(date.today()), checkpoint=dest.name, checkpoint_bytes=dest.stat().st_size, **({'notes': notes} if notes else {}))
         dest.with_suffix('.json').write_text(json.dumps(prov, indent=2) + '\n')
         print(f"wrote {dest} ({dest.stat().st_size/1e6:.2f} MB) and {dest.with_suffix('.json').name}; test {metrics['test']}")

@@ -52,19 +52,24 @@ def first_reach(curve:list, history:list, target:float) -> dict:
 
 class ThreadsMismatch(ValueError): "A --threads that the run's own config contradicts."
 
+def run_threads(run:Path, config:dict, threads:int|None, tool:str='tools/record_run.py') -> tuple:
+    "The threads the run had (its config's, else `threads`) and a note where they come from `threads`; refused where the two differ."
+    if threads is not None and config.get('threads') not in (None, threads):
+        raise ThreadsMismatch(f"{run} ran on {config['threads']} thread{'s' if config['threads'] != 1 else ''} (its config.json), not {threads}")
+    given = threads is not None and config.get('threads') is None
+    return config.get('threads') or threads, ([f"threads: {threads}, as given to {tool} (the run's config has none: torch's default)"] if given else [])
+
 def record(run:Path, name:str, with_curve:bool=False, target:float=0.06395, data_dir:str|None=None, evals:list=(),
            threads:int|None=None, extra_notes:list=()) -> dict:
     "The record of the run folder `run`."
     config, history, test = read_run(run)
-    if threads is not None and config.get('threads') not in (None, threads):
-        raise ThreadsMismatch(f"{run} ran on {config['threads']} thread{'s' if config['threads'] != 1 else ''} (its config.json), not {threads}")
+    _, threads_note = run_threads(run, config, threads)
     epochs = [r['epoch'] for r in history]
     complete = epochs == list(range(1, len(history) + 1)) and len(history) == config.get('epochs', len(history))
     curve = test_curve(run, config, history, data_dir) if with_curve else None
     if with_curve and not curve: raise FileNotFoundError(f"{run} kept no epoch_NNN.pt checkpoints (train with --save_every 1 for a test curve)")
     notes = ["command: not kept by a run folder; the run's settings are its config.json", "history: metrics.jsonl as the run wrote it", "test: test_metrics.json as the run wrote it"]
-    if threads is not None and config.get('threads') is None: notes.append(f"threads: {threads}, as given to tools/record_run.py (the run's config has none: torch's default)")
-    notes += list(extra_notes)
+    notes += threads_note + list(extra_notes)
     if curve: notes.append("test_total_per_epoch: each kept epoch checkpoint evaluated by tools/record_run.py on the test split the run used" + (" (the shipped sample)" if config.get("sample") else ""))
     return dict(name=name, source=f"run folder {run} recorded by tools/record_run.py on {datetime.now(timezone.utc):%Y-%m-%d}",
                 recorded_by=None, command=None, config=config, history=history, history_complete=complete, test=test,
