@@ -115,7 +115,7 @@ def train(cfg:TrainConfig|None=None, # The run's settings (default: the referenc
         torch.manual_seed(cfg.seed)
         model = build_model(cfg.model_spec()).to(dev, memory_format=torch.channels_last if cfg.channels_last else torch.preserve_format)
         dls, test = data_loaders(cfg, splits, dev)
-        cbs = callbacks_for(cfg, dev, rank, world) + run.callbacks(dict(cfg.to_dict(), device=str(dev)), splits['valid'][0][:16], cfg.save_every, splits['valid'][1][:16])
+        cbs = callbacks_for(cfg, dev, rank, world) + run.callbacks(dict(cfg.to_dict(), device=str(dev), threads=cfg.threads or torch.get_num_threads()), splits['valid'][0][:16], cfg.save_every, splits['valid'][1][:16])
         learn = Learner(model, dls, VAEObjective(cfg.likelihood, cfg.run_kl_weight(), cfg.free_bits), lr=cfg.lr, cbs=cbs,
                         opt_func=partial(adam, fused=cfg.fused or None, betas=(0.9, cfg.beta2)))
         if ckpt is not None: restore(learn, ckpt, cfg)
