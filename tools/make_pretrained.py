@@ -24,7 +24,7 @@ from datetime import date
 from pathlib import Path
 import torch
 import vae_nb
-from vae_nb.core import cpu_model
+from vae_nb.core import atomic_write, cpu_model
 from vae_nb.train import TrainConfig, train
 from vae_nb.evaluate import evaluate
 from vae_nb.model import save_checkpoint
@@ -77,7 +77,7 @@ if __name__ == '__main__':
             prov = dest.with_suffix('.json')
             if prov.exists():
                 d = json.loads(prov.read_text()); d['checkpoint_bytes'] = dest.stat().st_size
-                prov.write_text(json.dumps(d, indent=2) + '\n')
+                atomic_write(prov, json.dumps(d, indent=2) + '\n')
             print(f"{name}: {rel} spec {ck.get('config')} -> {back['config']}")
         raise SystemExit
     if args.from_run:
@@ -106,7 +106,7 @@ if __name__ == '__main__':
                     training_seconds=round(sum(r['seconds'] for r in history), 1), epochs=len(history),
                     machine=dict(cpu=cpu, cpu_flags=cpu_flags(), threads=threads, torch=torch.__version__),
                     date=str(date.today()), checkpoint=dest.name, checkpoint_bytes=dest.stat().st_size, **({'notes': notes} if notes else {}))
-        dest.with_suffix('.json').write_text(json.dumps(prov, indent=2) + '\n')
+        atomic_write(dest.with_suffix('.json'), json.dumps(prov, indent=2) + '\n')
         print(f"wrote {dest} ({dest.stat().st_size/1e6:.2f} MB) and {dest.with_suffix('.json').name}; test {metrics['test']}")
         raise SystemExit
     sums = data_checksums(args.data_dir)
@@ -120,7 +120,7 @@ if __name__ == '__main__':
                     date=None, checkpoint=dest.name, checkpoint_bytes=dest.stat().st_size,
                     note=f"described from the checkpoint and the record of run {ck['source']} ({rec['source']}); "
                          "the run's torch version, date and wall time were not recorded; data_md5 is of the files this description was made with")
-        dest.with_suffix('.json').write_text(json.dumps(prov, indent=2))
+        atomic_write(dest.with_suffix('.json'), json.dumps(prov, indent=2))
         print(f"wrote {dest.with_suffix('.json')}"); raise SystemExit
 
     out = args.out or tempfile.mkdtemp(prefix='pretrained-')
@@ -136,5 +136,5 @@ if __name__ == '__main__':
                 metrics=metrics, training_seconds=sum(r['seconds'] for r in learn.history), wall_seconds=wall,
                 machine=dict(cpu=cpu, cpu_flags=cpu_flags(), threads=torch.get_num_threads(), torch=torch.__version__),
                 date=str(date.today()), checkpoint=dest.name, checkpoint_bytes=dest.stat().st_size)
-    dest.with_suffix('.json').write_text(json.dumps(prov, indent=2))
+    atomic_write(dest.with_suffix('.json'), json.dumps(prov, indent=2))
     print(f"wrote {dest} ({dest.stat().st_size/1e6:.2f} MB) and {dest.with_suffix('.json').name}; test Total {metrics['test']['total']:.5f}; {wall:.0f} s")

@@ -16,6 +16,7 @@ says another number), and each `--note` is kept in the record's notes.
 import argparse, json, shlex, sys
 from datetime import datetime, timezone
 from pathlib import Path
+from vae_nb.core import atomic_write
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -95,7 +96,7 @@ def main(argv=None):
     except (FileNotFoundError, json.JSONDecodeError, ThreadsMismatch) as e: p.exit(1, f"record_run.py: error: {e}\n")
     rec['recorded_by'] = 'python tools/record_run.py ' + ' '.join(shlex.quote(s) for s in (argv if argv is not None else sys.argv[1:]))
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
-    (out/f'{a.name}.json').write_text(json.dumps(rec, indent=1) + '\n')
+    atomic_write(out/f'{a.name}.json', json.dumps(rec, indent=1) + '\n')  # a stopped write leaves the old record whole
     print(f"wrote {out/(a.name + '.json')}: {len(rec['history'])} epochs, test Total {rec['test']['total']:.5f}"
           + (f", test Total of {len(rec['test_total_per_epoch'])} epoch checkpoints" if rec['test_total_per_epoch'] else ''))
 

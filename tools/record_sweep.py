@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vae_nb.core import cpu_flags, cpu_model, dumps
+from vae_nb.core import atomic_write, cpu_flags, cpu_model, dumps
 from vae_nb.data import get_dataset
 from vae_nb.model import load_model, sample_images
 from vae_nb.latent import encode_split, normality_table, active_units
@@ -96,6 +96,6 @@ if __name__ == '__main__':
                                 "dataset's shipped classifier's penultimate features; precision and recall with k = 3; the floor: the first "
                                 f"{args.quality:,} training images against the same test images", floor=floors))
     order = [r['trial'] for r in res['trials']]
-    (out/f'{args.name}.json').write_text(dumps(res, indent=1) + '\n')
+    atomic_write(out/f'{args.name}.json', dumps(res, indent=1) + '\n')
     np.savez_compressed(out/f'{args.name}_samples.npz', samples=np.stack([samples[[r['trial'] for r in recs].index(t)] for t in order]), trials=np.array(order))
     print(f"wrote {out/args.name}.json and {args.name}_samples.npz: {len(recs)} trials, {len(failed)} not finished")
