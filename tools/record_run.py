@@ -9,9 +9,10 @@ extracted: the run's config, its history (one dict per epoch), its test metrics 
 `--test_curve`, every kept epoch checkpoint is also evaluated on the test split the run used, which gives the test
 Total per epoch and the first epoch at or below `--target` (the reference's published test Total). Each `--eval` is
 the output of `vae_eval --json` on one of the run's checkpoints (an NLL by the importance-weighted bound, say), kept in
-the record's `evals` as it was printed. A run started without `--threads` has none in its config (torch's default, set
-by `OMP_NUM_THREADS`): `--threads N` records the number it ran on as the record's `threads` (refused where the config
-says another number), and each `--note` is kept in the record's notes.
+the record's `evals` as it was printed. vae_train writes the threads a run had into its config; a run it recorded
+before it did so, started without `--threads`, has none there (torch's default, set by `OMP_NUM_THREADS`): `--threads N`
+records the number it ran on as the record's `threads` (refused where the config says another number), and each
+`--note` is kept in the record's notes.
 """
 import argparse, json, shlex, sys
 from datetime import datetime, timezone
