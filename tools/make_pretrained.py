@@ -60,7 +60,7 @@ if __name__ == '__main__':
     p.add_argument('--from_run', default=None, help="a finished run folder of vae_train whose last.pt to ship")
     p.add_argument('--name', default=None, help="with --from_run: the pretrained model's name (the file is assets/NAME.pt)")
     p.add_argument('--eval', action='append', default=[], help="with --from_run: a vae_eval --json output to keep in the .json")
-    p.add_argument('--threads', type=int, default=None, help="with --from_run: the threads the run had, where its config has none (started with OMP_NUM_THREADS)")
+    p.add_argument('--threads', type=int, default=None, help="with --from_run: the threads the run had, where its config has none (a run vae_train recorded before it wrote them, started with OMP_NUM_THREADS)")
     p.add_argument('--note', action='append', default=[], help="with --from_run: a note to keep in the .json (repeatable)")
     p.add_argument('--upgrade', action='store_true', help="rewrite every shipped checkpoint's model spec as this vae_nb writes it")
     args = p.parse_args()

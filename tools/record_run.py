@@ -17,7 +17,6 @@ records the number it ran on as the record's `threads` (refused where the config
 import argparse, json, shlex, sys
 from datetime import datetime, timezone
 from pathlib import Path
-from vae_nb.core import atomic_write
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -86,7 +85,7 @@ def main(argv=None):
     p.add_argument('--test_curve', action='store_true', help="evaluate every kept epoch checkpoint on the test split")
     p.add_argument('--target', type=float, default=0.06395, help="test Total whose first epoch is recorded (with --test_curve)")
     p.add_argument('--eval', action='append', default=[], help="a file vae_eval --json wrote for this run's checkpoint (repeatable)")
-    p.add_argument('--threads', type=int, default=None, help="the threads the run had, where its config has none (started with OMP_NUM_THREADS, not --threads)")
+    p.add_argument('--threads', type=int, default=None, help="the threads the run had, where its config has none (a run vae_train recorded before it wrote them, started with OMP_NUM_THREADS)")
     p.add_argument('--note', action='append', default=[], help="a note kept in the record (repeatable)")
     p.add_argument('--data_dir', default=None, help="folder holding MNIST/raw (default: $VAE_NB_DATA or the cache)")
     p.add_argument('--out', default=str(ROOT/'nbs'/'experiments'/'results'), help="folder of the records")
@@ -96,6 +95,7 @@ def main(argv=None):
     try: rec = record(Path(a.run_dir), a.name, a.test_curve, a.target, a.data_dir, a.eval, a.threads, a.note)
     except (FileNotFoundError, json.JSONDecodeError, ThreadsMismatch) as e: p.exit(1, f"record_run.py: error: {e}\n")
     rec['recorded_by'] = 'python tools/record_run.py ' + ' '.join(shlex.quote(s) for s in (argv if argv is not None else sys.argv[1:]))
+    from vae_nb.core import atomic_write  # here: --help needs no torch
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
     atomic_write(out/f'{a.name}.json', json.dumps(rec, indent=1) + '\n')  # a stopped write leaves the old record whole
     print(f"wrote {out/(a.name + '.json')}: {len(rec['history'])} epochs, test Total {rec['test']['total']:.5f}"

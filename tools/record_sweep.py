@@ -13,7 +13,7 @@ Score, class histogram) against N test images on the dataset's shipped classifie
 against the same test images) is recorded once. Writes OUT/NAME.json (the table, the
 machine, the command) and OUT/NAME_samples.npz (uint8 samples `[trials, 8, 28, 28]`, in the JSON's trial order).
 """
-import argparse, csv, json, os
+import argparse, csv, io, json, os
 from datetime import date
 from pathlib import Path
 
@@ -96,6 +96,7 @@ if __name__ == '__main__':
                                 "dataset's shipped classifier's penultimate features; precision and recall with k = 3; the floor: the first "
                                 f"{args.quality:,} training images against the same test images", floor=floors))
     order = [r['trial'] for r in res['trials']]
+    npz = io.BytesIO(); np.savez_compressed(npz, samples=np.stack([samples[[r['trial'] for r in recs].index(t)] for t in order]), trials=np.array(order))
+    atomic_write(out/f'{args.name}_samples.npz', npz.getvalue())  # the samples first, then the record that lists their order
     atomic_write(out/f'{args.name}.json', dumps(res, indent=1) + '\n')
-    np.savez_compressed(out/f'{args.name}_samples.npz', samples=np.stack([samples[[r['trial'] for r in recs].index(t)] for t in order]), trials=np.array(order))
     print(f"wrote {out/args.name}.json and {args.name}_samples.npz: {len(recs)} trials, {len(failed)} not finished")
